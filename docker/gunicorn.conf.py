@@ -1,0 +1,26 @@
+"""Gunicorn settings for the production container, read from the environment.
+
+GUNICORN_WORKERS (default 2) processes with GUNICORN_THREADS (default 4) threads each,
+listening on 0.0.0.0:$PORT (default 8000). Any other gunicorn setting can still be given
+with GUNICORN_CMD_ARGS, e.g. GUNICORN_CMD_ARGS="--timeout 60".
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+# Heartbeat files in memory: a container's overlay filesystem can stall the workers.
+worker_tmp_dir = "/dev/shm"
+
+# No gunicornc control socket: nothing in the container uses it, and the app user cannot
+# write to the default place for it ($HOME is /app, owned by root).
+control_socket_disable = True
+
+# Both logs go to the container's stdout/stderr.
+accesslog = "-"
+errorlog = "-"
+# Method, path and status only. %(U)s is the path WITHOUT the query string, and neither
+# the referrer nor the user agent is logged: patient details must never reach the logs.
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
