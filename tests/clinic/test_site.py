@@ -1,0 +1,149 @@
+"""The site frame, health check, error pages and security headers, seen over HTTP."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from django.db import OperationalError
+from django.test import override_settings
+from django.urls import include, path, reverse
+
+from clinic.models import ClinicDetails
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _boom(request):
+    raise RuntimeError("deliberate failure for the 500 page")
+
+
+handler500 = "clinic.views.server_error"
+urlpatterns = [path("boom/", _boom), path("", include("clinic.urls"))]
+
+
+def test_home_has_frame_crisis_notice_and_disclaimer(client):
+    response = client.get(reverse("home"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="#main"' in html and 'id="main"' in html
+    assert "<header" in html and "<footer" in html and 'aria-label="Main"' in html
+    assert "call or text 988" in html and "911" in html and "not for emergencies" in html
+    assert "education, not medical advice" in html
+    assert "<title>Ketamine treatment for depression, explained – " in html
+
+
+def test_clinic_details_edited_in_admin_show_on_next_page(admin_client, client):
+    client.get(reverse("home"))  # warms the cache
+    url = reverse("admin:clinic_clinicdetails_change", args=[1])
+    form = admin_client.get(url).context["adminform"].form
+    data = {**form.initial, "phone": "(555) 010-4242", "name": "Harbor Clinic"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    html = client.get(reverse("home")).content.decode()
+    assert "(555) 010-4242" in html and "Harbor Clinic" in html
+
+
+def test_clinic_details_cannot_be_deleted_or_duplicated(admin_client):
+    ClinicDetails.objects.cached()
+    assert admin_client.get(reverse("admin:clinic_clinicdetails_add")).status_code == 403
+    assert admin_client.get(reverse("admin:clinic_clinicdetails_changelist")).status_code == 200
+    delete = reverse("admin:clinic_clinicdetails_delete", args=[1])
+    assert admin_client.get(delete).status_code == 403
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_503_when_database_unreachable(client, monkeypatch):
+    from django.db import connection
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", unreachable)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+def test_security_headers(client):
+    response = client.get(reverse("home"))
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+    assert "camera=()" in response["Permissions-Policy"]
+
+
+@override_settings(SECURE_SSL_REDIRECT=True, SECURE_HSTS_SECONDS=31536000)
+def test_https_redirect_and_hsts(client):
+    assert client.get(reverse("home")).status_code == 301
+    assert client.get("/healthz").status_code == 200  # probes speak plain HTTP
+    secure = client.get(reverse("home"), secure=True)
+    assert "max-age=31536000" in secure["Strict-Transport-Security"]
+
+
+def test_pages_reference_no_other_origin(client):
+    html = client.get(reverse("home")).content.decode()
+    urls = re.findall(r'(?:src|href|action)="([^"]+)"', html)
+    assert urls
+    assert [u for u in urls if re.match(r"(https?:)?//", u)] == []
+
+
+def test_styled_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert "988" in response.content.decode()
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_styled_500_keeps_crisis_notice(client):
+    client.raise_request_exception = False
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert "988" in response.content.decode()
+
+
+def test_error_templates_403_429_render(rf):
+    from django.template.loader import render_to_string
+
+    from clinic.views import rate_limited
+
+    assert "Not allowed" in render_to_string("403.html", {"clinic": ClinicDetails()})
+    response = rate_limited(rf.get("/"))
+    assert response.status_code == 429 and "Too many tries" in response.content.decode()
+
+
+def test_create_local_staff_is_idempotent(capsys):
+    from django.core.management import call_command
+
+    call_command("create_local_staff")
+    first = capsys.readouterr().out
+    assert "password:" in first
+    call_command("create_local_staff")
+    assert "already exists" in capsys.readouterr().out
+    assert UserFactory._meta.model.objects.filter(is_superuser=True).count() == 1
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env |= {"DJANGO_SETTINGS_MODULE": "clinic.settings", "DJANGO_DEBUG": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
