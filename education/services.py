@@ -145,7 +145,9 @@ def article_mark_reviewed(
         article.last_reviewed = reviewed_on
         article.next_review_due = next_review_due_for(article=article, reviewed_on=reviewed_on)
         article.review_note = note
-        article.save(update_fields=["last_reviewed", "next_review_due", "review_note", "updated_at"])
+        article.save(
+            update_fields=["last_reviewed", "next_review_due", "review_note", "updated_at"]
+        )
         _record(by, f"Marked reviewed on {reviewed_on:%Y-%m-%d}: {note}")
     return article
 

