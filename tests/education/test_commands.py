@@ -7,6 +7,7 @@ import frontmatter
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from reversion.models import Version
 
 from education import rendering
 from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
@@ -35,12 +36,16 @@ def test_loads_everything_published_and_is_idempotent():
     assert GlossaryTerm.objects.count() >= 11
     assert all(a.references.exists() and a.reviewer for a in Article.objects.all())
     assert all(a.related.exists() and a.body_html for a in Article.objects.all())
+    versions = Version.objects.get_for_model(Article)
+    assert versions.count() == len(ARTICLE_FILES)
+    assert versions.first().revision.comment.startswith("Loaded from the content folder")
     before = counts()
     snapshot = list(Article.objects.values_list("slug", "updated_at", "body_html"))
     second = load()
     assert f"Loaded articles: 0 created, 0 updated, {len(ARTICLE_FILES)} unchanged" in second
     assert "Loaded glossary terms: 0 created, 0 updated" in second
     assert counts() == before
+    assert Version.objects.get_for_model(Article).count() == len(ARTICLE_FILES)
     assert list(Article.objects.values_list("slug", "updated_at", "body_html")) == snapshot
 
 
