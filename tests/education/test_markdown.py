@@ -124,3 +124,8 @@ def test_glossary_links_skip_headings_links_and_code():
 def test_glossary_linking_with_no_terms_changes_nothing():
     html = "<p>Plain &amp; simple<br>text.</p>"
     assert link_glossary_terms(html, []) == html
+
+
+def test_grade_handles_words_outside_the_pronunciation_dictionary():
+    # textstat looks words up in cmudict; unknown words (drug names) must not crash it.
+    assert rendering.reading_grade("Ketamine and esketamine block NMDA receptors.") > 0
