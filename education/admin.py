@@ -94,6 +94,7 @@ class ArticleAdminForm(forms.ModelForm):
             "related", "author", "reviewer", "status", "publish_at", "last_reviewed",
             "next_review_due", "review_note",
         ]  # fmt: skip
+        widgets = {"summary": forms.Textarea(attrs={"rows": 2})}
 
     def clean(self):
         cleaned = super().clean()
