@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import TemplateView
 
 from clinic import views
@@ -8,6 +8,7 @@ from clinic import views
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("consultations.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 
