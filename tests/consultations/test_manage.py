@@ -139,9 +139,12 @@ def test_altered_signature_and_other_salt_are_refused(client):
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     forged = signing.TimestampSigner(salt="other").sign(request.manage_key)
     for bad in (altered, forged):
-        assert client.post(
-            reverse("consultations:manage", args=[bad]), {"action": "cancel"}
-        ).status_code == 404
+        assert (
+            client.post(
+                reverse("consultations:manage", args=[bad]), {"action": "cancel"}
+            ).status_code
+            == 404
+        )
     request.refresh_from_db()
     assert request.status == Status.NEW
 
