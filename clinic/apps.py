@@ -17,3 +17,13 @@ class ClinicAdminConfig(admin_apps.AdminConfig):
 
     default = False
     default_site = "clinic.admin_site.ClinicAdminSite"
+
+
+class TwoFactorConfig(AppConfig):
+    """django-otp's TOTP plugin, under a name staff understand in the admin menu."""
+
+    name = "django_otp.plugins.otp_totp"
+    label = "otp_totp"
+    verbose_name = "Two-factor sign-in"
+    default = False
+    default_auto_field = "django.db.models.AutoField"

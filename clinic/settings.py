@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "clinic.apps.TwoFactorConfig",  # django_otp.plugins.otp_totp, renamed in the menu
 ]
 
 MIDDLEWARE = [
