@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "reversion",
+    "reversion_compare",
     "axes",
     "django_otp",
     "clinic.apps.TwoFactorConfig",  # django_otp.plugins.otp_totp, renamed in the menu
