@@ -133,6 +133,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "clinic.security.client_ip"
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # Proxies in front of the app that append to X-Forwarded-For (0: use the peer address).
 CLINIC_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 # Staff sessions end after this many seconds without a request. Saving on every request
