@@ -38,6 +38,7 @@ test: install-dev lint check pytest
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 
 check: install-dev
 	DJANGO_DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
