@@ -217,6 +217,7 @@ def audit_page(page, name: str) -> None:
 def screenshot(page, name: str, widths: tuple[int, ...] = (390, 1280)) -> list[Path]:
     """Full-page screenshots at phone and desktop widths, for reviewers to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
     original = page.viewport_size
     paths = []
     for width in widths:
