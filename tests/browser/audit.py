@@ -251,21 +251,30 @@ def compressed_size(url: str, content_type: str, body: bytes) -> int:
     return len(body)
 
 
-def measure_page(page, url: str, name: str) -> int:
+def measure_page(page, url: str, name: str, status: int = 200) -> int:
     """Load `url` fresh (empty cache) and return the bytes production would transfer.
 
-    Counts every response's compressed body plus its headers as HTTP/1.1 text.
+    Counts every response's compressed body plus its headers as HTTP/1.1 text. Fails
+    unless the page itself answers with `status` (a styled 500 page would otherwise
+    pass every other check).
     """
     responses = []
+    # A first visit: nothing from the browser's cache, so every byte is counted.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
 
     def record(response):
         responses.append(response)
 
     page.on("response", record)
     try:
-        page.goto(url, wait_until="networkidle")
+        response = page.goto(url, wait_until="networkidle")
+        assert response.status == status, f"{name}: {url} answered {response.status}"
     finally:
         page.remove_listener("response", record)
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": False})
+        cdp.detach()
     total = 0
     parts = []
     for response in responses:
