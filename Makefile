@@ -31,6 +31,7 @@ install-dev: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
+	DJANGO_DEBUG=1 $(PY) manage.py setup_roles
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_staff
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 

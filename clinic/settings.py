@@ -5,6 +5,7 @@ Development and production differ only in environment values (see `.env.example`
 `DJANGO_ALLOWED_HOSTS` and `EMAIL_URL`.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,7 +33,8 @@ INSTALLED_APPS = [
     "clinic",
     "education",
     "consultations",
-    "django.contrib.admin",
+    # The admin with the clinic's site class (two-factor switch, "at a glance" panel).
+    "clinic.apps.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -45,6 +47,11 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "reversion",
     "reversion_compare",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "django_otp",
+    "clinic.apps.TwoFactorConfig",  # django_otp.plugins.otp_totp, renamed in the menu
 ]
 
 MIDDLEWARE = [
@@ -56,8 +63,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -108,6 +118,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Sign-in protection (README "Staff roles and sign-in"). Axes checks for a lockout before
+# any other backend sees the password. Five failures for the same account from the same
+# address lock that pair out for 30 minutes (so a stranger cannot lock staff out of their
+# own desks); a success resets the count. Axes masks the password in what it stores, and
+# the username and address too in its log lines.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "clinic.security.client_ip"
+# Proxies in front of the app that append to X-Forwarded-For (0: use the peer address).
+CLINIC_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+# Staff sessions end after this many seconds without a request. Saving on every request
+# slides the expiry; Django never saves (or sends a cookie for) an empty anonymous session.
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_IDLE_SECONDS", default=1800)
+SESSION_SAVE_EVERY_REQUEST = True
+# On: the admin asks for a code from an authenticator app at sign-in and refuses staff
+# without a confirmed device (clinic/admin_site.py).
+CLINIC_REQUIRE_2FA = env.bool("CLINIC_REQUIRE_2FA", default=False)
+# The name staff see for this account in their authenticator app.
+OTP_TOTP_ISSUER = "Clinic admin"
+
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 USE_TZ = True
@@ -131,6 +168,18 @@ vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Consultations: background email, booking abuse limits, self-service and retention.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CLINIC_SITE_URL = env("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
+CLINIC_NOTIFY_EMAIL = env("CLINIC_NOTIFY_EMAIL", default=DEFAULT_FROM_EMAIL)
+CLINIC_BOOKING_RATE_LIMIT = env("CLINIC_BOOKING_RATE_LIMIT", default="5/h")
+CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
+CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
+CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
+# Rate limits key on REMOTE_ADDR: behind a proxy, the proxy must set it to the client's
+# address (see README), or every patient shares the proxy's limit.
+RATELIMIT_VIEW = "clinic.views.rate_limited"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

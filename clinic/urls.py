@@ -8,6 +8,7 @@ from education import views as education_views
 urlpatterns = [
     path("", education_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("consultations.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("education.urls")),
 ]

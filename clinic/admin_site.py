@@ -1,0 +1,84 @@
+"""The clinic's admin site: Django's, plus the two-factor switch and "at a glance".
+
+`CLINIC_REQUIRE_2FA` is read on every request rather than at start-up, so the switch is
+one environment variable and tests can flip it with `override_settings`. When it is on,
+the site behaves as django-otp's `OTPAdminSite`: the sign-in form asks for a code from the
+staff member's authenticator app, and a session that has not been verified by a device is
+not let in (a staff member without a confirmed device cannot sign in at all).
+"""
+
+import datetime
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+from consultations.models import ConsultationRequest, Status
+from education.models import Article
+
+# Query strings of the colleagues' changelist filters that match these counts.
+TODAY_FILTER = "when=today"
+OVERDUE_FILTER = "review_due=overdue"
+
+
+class ClinicAdminSite(admin.AdminSite):
+    site_header = "Clinic admin"
+    site_title = "Clinic admin"
+
+    @property
+    def login_form(self):
+        return OTPAdminAuthenticationForm if settings.CLINIC_REQUIRE_2FA else None
+
+    @property
+    def login_template(self):
+        return OTPAdminSite.login_template if settings.CLINIC_REQUIRE_2FA else None
+
+    def has_permission(self, request):
+        allowed = super().has_permission(request)
+        if settings.CLINIC_REQUIRE_2FA:
+            return allowed and request.user.is_verified()
+        return allowed
+
+    def index(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "at_a_glance": self.at_a_glance(request)}
+        return super().index(request, extra_context)
+
+    def at_a_glance(self, request) -> list[dict]:
+        """Three counts for the index page, each only for staff allowed to see its rows."""
+        items = []
+        if request.user.has_perm("consultations.view_consultationrequest"):
+            requests_url = reverse("admin:consultations_consultationrequest_changelist")
+            items.append(
+                {
+                    "label": "New requests",
+                    "count": ConsultationRequest.objects.filter(status=Status.NEW).count(),
+                    "url": f"{requests_url}?status__exact={Status.NEW}",
+                }
+            )
+            # The clinic's day: TIME_ZONE is the clinic's zone.
+            today = timezone.localdate()
+            start, end = (
+                timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+                for day in (today, today + datetime.timedelta(days=1))
+            )
+            todays = ConsultationRequest.objects.filter(
+                slot__starts_at__gte=start, slot__starts_at__lt=end
+            ).exclude(status__in=[Status.DECLINED, Status.CANCELLED])
+            items.append(
+                {
+                    "label": "Consultations today",
+                    "count": todays.count(),
+                    "url": f"{requests_url}?{TODAY_FILTER}",
+                }
+            )
+        if request.user.has_perm("education.view_article"):
+            items.append(
+                {
+                    "label": "Articles overdue for review",
+                    "count": Article.objects.overdue_for_review().count(),
+                    "url": reverse("admin:education_article_changelist") + f"?{OVERDUE_FILTER}",
+                }
+            )
+        return items

@@ -1,0 +1,383 @@
+"""Role boundaries in the admin, proven from the outside with the groups `setup_roles` makes.
+
+Editors and reviewers never reach consultation requests (health data); coordinators never
+change articles; only managers read the audit trail; nobody edits the audit trail.
+"""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from consultations.models import (
+    AuditEvent,
+    AvailabilitySlot,
+    ConsultationRequest,
+    StaffNote,
+    StatusChange,
+)
+from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+EDITOR, REVIEWER, COORDINATOR, MANAGER = (
+    "Content editors",
+    "Medical reviewers",
+    "Intake coordinators",
+    "Clinic managers",
+)
+EXPORT_ACTION = "export_csv"
+MARK_REVIEWED_ACTION = "mark_reviewed"
+
+
+# Sample rows ---------------------------------------------------------------------------
+
+
+def make_article(**fields) -> Article:
+    topic, _ = Topic.objects.get_or_create(
+        slug="how-it-works", defaults={"name": "How it works", "description": "Basics."}
+    )
+    author, _ = Contributor.objects.get_or_create(
+        slug="writer", defaults={"name": "Sam Writer", "credentials": "MA", "role": "Writer"}
+    )
+    return Article.objects.create(
+        **{
+            "title": "What a session feels like",
+            "slug": f"session-{Article.objects.count()}",
+            "summary": "A short summary.",
+            "body": "## Before\n\nYou rest in a quiet room.",
+            "topic": topic,
+            "author": author,
+            **fields,
+        }
+    )
+
+
+def make_slot(starts_at=None, **fields) -> AvailabilitySlot:
+    starts_at = starts_at or timezone.now() + datetime.timedelta(days=3)
+    return AvailabilitySlot.objects.create(starts_at=starts_at, **fields)
+
+
+def make_request(slot=None, **fields) -> ConsultationRequest:
+    now = timezone.now()
+    return ConsultationRequest.objects.create(
+        **{
+            "slot": slot,
+            "full_name": "Test Patient (fake)",
+            "email": "patient@example.com",
+            "phone": "+12025550143",
+            "preferred_contact": "email",
+            "state": "NY",
+            "is_adult_confirmed": True,
+            "has_therapist": "no",
+            "contact_consent_at": now,
+            "not_emergency_ack_at": now,
+            "consent_policy_version": "test",
+            **fields,
+        }
+    )
+
+
+@pytest.fixture
+def roles():
+    call_command("setup_roles", stdout=StringIO(), stderr=StringIO())
+
+
+def staff_client(client, group_name):
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name=group_name))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def editor(client, roles):
+    return staff_client(client, EDITOR)
+
+
+@pytest.fixture
+def reviewer(client, roles):
+    return staff_client(client, REVIEWER)
+
+
+@pytest.fixture
+def coordinator(client, roles):
+    return staff_client(client, COORDINATOR)
+
+
+@pytest.fixture
+def manager(client, roles):
+    return staff_client(client, MANAGER)
+
+
+@pytest.fixture
+def consultation_rows():
+    request = make_request(slot=make_slot())
+    StaffNote.objects.create(request=request, text="Called, left a message.")
+    StatusChange.objects.create(request=request, to_status="new")
+    AuditEvent.objects.create(username="someone", action="view", request_id=request.pk)
+    return request
+
+
+def admin_urls(model, obj=None):
+    """Every admin page of a model: list and add, plus change, history, delete for obj."""
+    info = model._meta.app_label, model._meta.model_name
+    urls = [
+        reverse("admin:{}_{}_changelist".format(*info)),
+        reverse("admin:{}_{}_add".format(*info)),
+    ]
+    if obj is not None:
+        for page in ("change", "history", "delete"):
+            urls.append(reverse(f"admin:{info[0]}_{info[1]}_{page}", args=[obj.pk]))
+    return urls
+
+
+def consultation_admin_pages(request):
+    rows = {
+        ConsultationRequest: request,
+        AvailabilitySlot: request.slot,
+        StaffNote: request.staff_notes.first(),
+        StatusChange: request.status_changes.first(),
+        AuditEvent: AuditEvent.objects.first(),
+    }
+    pages = []
+    for model, obj in rows.items():
+        if admin.site.is_registered(model):
+            pages += admin_urls(model, obj)
+    return pages
+
+
+# Editors and reviewers never see requests ------------------------------------------------
+
+
+@pytest.mark.parametrize("group_name", [EDITOR, REVIEWER])
+def test_content_staff_get_403_on_every_request_page(client, roles, consultation_rows, group_name):
+    staff = staff_client(client, group_name)
+    pages = consultation_admin_pages(consultation_rows)
+    assert len(pages) >= 10  # at least requests and slots, five pages each
+    for url in pages:
+        assert staff.get(url).status_code == 403, url
+    export = staff.post(
+        reverse("admin:consultations_consultationrequest_changelist"),
+        {"action": EXPORT_ACTION, "_selected_action": [consultation_rows.pk]},
+    )
+    assert export.status_code == 403
+    assert "text/csv" not in export.get("Content-Type", "")
+
+
+def test_editor_index_shows_no_request_numbers_or_audit_trail(editor, consultation_rows):
+    html = editor.get(reverse("admin:index")).content.decode()
+    assert "New requests" not in html and "Consultations today" not in html
+    assert "Audit events" not in html and "Consultation requests" not in html
+    assert "Articles overdue for review" in html
+
+
+# Coordinators handle requests, never articles ------------------------------------------------
+
+
+def test_coordinator_cannot_change_or_add_articles(coordinator):
+    article = make_article()
+    for url in (
+        reverse("admin:education_article_add"),
+        reverse("admin:education_article_change", args=[article.pk]),
+        reverse("admin:education_article_changelist"),
+    ):
+        assert coordinator.get(url).status_code == 403, url
+
+
+def test_coordinator_opens_requests_and_exports(coordinator, consultation_rows):
+    changelist = reverse("admin:consultations_consultationrequest_changelist")
+    assert coordinator.get(changelist).status_code == 200
+    change = reverse("admin:consultations_consultationrequest_change", args=[consultation_rows.pk])
+    assert coordinator.get(change).status_code == 200
+    export = coordinator.post(
+        changelist, {"action": EXPORT_ACTION, "_selected_action": [consultation_rows.pk]}
+    )
+    assert export.status_code == 200
+    assert export["Content-Type"].startswith("text/csv")
+    assert consultation_rows.reference in export.content.decode()
+
+
+def test_coordinator_cannot_open_the_audit_trail(coordinator, consultation_rows):
+    url = reverse("admin:consultations_auditevent_changelist")
+    assert coordinator.get(url).status_code == 403
+
+
+# Reviewing articles ---------------------------------------------------------------------
+
+
+def test_reviewer_marks_article_reviewed_today(reviewer):
+    article = make_article()
+    changelist = reverse("admin:education_article_changelist")
+    assert MARK_REVIEWED_ACTION in reviewer.get(changelist).content.decode()
+    reviewer.post(
+        changelist,
+        {
+            "action": MARK_REVIEWED_ACTION,
+            "_selected_action": [article.pk],
+            "review_note": "Checked against current guidance.",
+            "apply": "1",
+        },
+        follow=True,
+    )
+    article.refresh_from_db()
+    assert article.last_reviewed == timezone.localdate()
+
+
+def test_editor_cannot_mark_article_reviewed(editor):
+    article = make_article()
+    changelist = reverse("admin:education_article_changelist")
+    assert MARK_REVIEWED_ACTION not in editor.get(changelist).content.decode()
+    editor.post(
+        changelist,
+        {
+            "action": MARK_REVIEWED_ACTION,
+            "_selected_action": [article.pk],
+            "review_note": "Forged.",
+            "apply": "1",
+        },
+        follow=True,
+    )
+    article.refresh_from_db()
+    assert article.last_reviewed is None
+
+
+# The audit trail ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("group_name", "status"),
+    [(EDITOR, 403), (REVIEWER, 403), (COORDINATOR, 403), (MANAGER, 200)],
+)
+def test_only_managers_read_the_audit_trail(client, roles, consultation_rows, group_name, status):
+    staff = staff_client(client, group_name)
+    assert staff.get(reverse("admin:consultations_auditevent_changelist")).status_code == status
+
+
+@pytest.mark.parametrize("who", ["manager", "superuser"])
+def test_nobody_edits_the_audit_trail(client, roles, consultation_rows, admin_user, who):
+    if who == "manager":
+        staff_client(client, MANAGER)
+    else:
+        client.force_login(admin_user)
+    event = AuditEvent.objects.first()
+    assert client.get(reverse("admin:consultations_auditevent_add")).status_code == 403
+    change = reverse("admin:consultations_auditevent_change", args=[event.pk])
+    assert client.get(change).status_code == 200  # read-only view
+    assert client.post(change, {"username": "forged"}).status_code == 403
+    delete = reverse("admin:consultations_auditevent_delete", args=[event.pk])
+    assert client.get(delete).status_code == 403
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    changelist = reverse("admin:consultations_auditevent_changelist")
+    assert "delete_selected" not in client.get(changelist).content.decode()
+    event.refresh_from_db()
+    assert event.username == "someone"
+
+
+# Managers --------------------------------------------------------------------------------
+
+
+def test_manager_opens_every_page_of_both_apps(manager, consultation_rows):
+    article = make_article()
+    pages = [reverse("admin:education_article_changelist")]
+    pages.append(reverse("admin:education_article_change", args=[article.pk]))
+    pages.append(reverse("admin:consultations_consultationrequest_changelist"))
+    pages.append(reverse("admin:consultations_auditevent_changelist"))
+    pages.append(reverse("admin:clinic_clinicdetails_changelist"))
+    for url in pages:
+        assert manager.get(url).status_code == 200, url
+
+
+# At a glance ---------------------------------------------------------------------------
+
+
+def test_at_a_glance_counts_for_a_coordinator(coordinator):
+    now = timezone.localtime()
+    today_slot = make_slot(starts_at=now.replace(hour=23, minute=0, second=0, microsecond=0))
+    make_request(slot=today_slot)
+    make_request(slot=make_slot())  # new, another day
+    make_request(slot=make_slot(modality="phone"), status="contacted")
+    make_request(slot=today_slot, status="cancelled")
+    response = coordinator.get(reverse("admin:index"))
+    glance = {item["label"]: item["count"] for item in response.context["at_a_glance"]}
+    assert glance == {"New requests": 2, "Consultations today": 1}
+    html = response.content.decode()
+    assert "At a glance" in html and "?status__exact=new" in html
+    assert "Articles overdue for review" not in html
+
+
+def test_at_a_glance_counts_overdue_articles_for_an_editor(editor):
+    make_article(next_review_due=timezone.localdate() - datetime.timedelta(days=1))
+    make_article(next_review_due=timezone.localdate() + datetime.timedelta(days=10))
+    response = editor.get(reverse("admin:index"))
+    assert response.context["at_a_glance"][0]["count"] == 1
+
+
+def test_at_a_glance_adds_only_three_counts(client, admin_user, django_assert_max_num_queries):
+    client.force_login(admin_user)
+    client.get(reverse("admin:index"))  # warm caches
+    with django_assert_max_num_queries(30) as captured:
+        client.get(reverse("admin:index"))
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 3
+
+
+# Every admin page opens ----------------------------------------------------------------
+
+
+def test_every_admin_page_opens_for_a_superuser(admin_client, admin_user, consultation_rows):
+    article = make_article()
+    FAQ.objects.create(article=article, question="Does it hurt?", answer="No.")
+    Reference.objects.create(article=article, citation="A study.")
+    GlossaryTerm.objects.create(term="Glutamate", slug="glutamate", definition="A messenger.")
+    checked = []
+    for model, model_admin in admin.site._registry.items():
+        info = model._meta.app_label, model._meta.model_name
+        assert admin_client.get(reverse("admin:{}_{}_changelist".format(*info))).status_code == 200
+        add = admin_client.get(reverse("admin:{}_{}_add".format(*info)))
+        assert add.status_code == (200 if model_admin.has_add_permission(add.wsgi_request) else 403)
+        obj = model._default_manager.first()
+        if obj is not None:
+            for page in ("change", "history"):
+                url = reverse(f"admin:{info[0]}_{info[1]}_{page}", args=[obj.pk])
+                assert admin_client.get(url).status_code == 200, url
+            checked.append(model)
+    assert {Article, ConsultationRequest, AvailabilitySlot, AuditEvent} <= set(checked)
+
+
+@pytest.mark.parametrize("group_name", [EDITOR, REVIEWER, COORDINATOR, MANAGER])
+def test_every_admin_list_add_and_change_page_answers_each_role(
+    client, roles, consultation_rows, group_name
+):
+    """Pages a role may use open; the rest refuse with 403, never an error or a leak."""
+    staff = staff_client(client, group_name)
+    article = make_article()
+    FAQ.objects.create(article=article, question="Does it hurt?", answer="No.")
+    request = staff.get(reverse("admin:index")).wsgi_request
+    opened = 0
+    for model, model_admin in admin.site._registry.items():
+        info = model._meta.app_label, model._meta.model_name
+        may_view = model_admin.has_view_or_change_permission(request)
+        pages = [(reverse("admin:{}_{}_changelist".format(*info)), may_view)]
+        pages.append(
+            (reverse("admin:{}_{}_add".format(*info)), model_admin.has_add_permission(request))
+        )
+        obj = model._default_manager.first()
+        if obj is not None:
+            allowed = model_admin.has_view_or_change_permission(request, obj)
+            pages.append((reverse("admin:{}_{}_change".format(*info), args=[obj.pk]), allowed))
+        for url, allowed in pages:
+            status = staff.get(url).status_code
+            if allowed:
+                assert status == 200, url
+                opened += 1
+            else:
+                # A change page of a row the user may not see redirects (Django hides it).
+                assert status == 403 or (url.endswith("/change/") and status == 302), url
+    assert opened >= 4
