@@ -105,6 +105,20 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ["starts_at", "duration_minutes", "modality", "capacity", "held", "is_open"]
 
+    def delete_view(self, request, object_id, extra_context=None):
+        slot = self.get_object(request, object_id)
+        count = slot.requests.count() if slot is not None else 0
+        if count:
+            self.message_user(
+                request,
+                f"This slot cannot be deleted: {count} consultation request(s) are booked for "
+                "it, and deleting it would lose their time. Cancel or move those requests "
+                "first, or untick “open for booking” to stop new bookings.",
+                messages.ERROR,
+            )
+            return redirect("admin:consultations_availabilityslot_change", slot.pk)
+        return super().delete_view(request, object_id, extra_context)
+
     @admin.action(description="Open selected slots for booking", permissions=["change"])
     def open_slots(self, request, queryset):
         count = queryset.update(is_open=True)
@@ -403,16 +417,15 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             )
 
     def save_formset(self, request, form, formset, change):
-        for note_form in formset.forms:
-            text = note_form.cleaned_data.get("text") if note_form.has_changed() else None
-            if text and note_form.instance.pk is None:
-                staff_note_add(consultation_request=form.instance, text=text, author=request.user)
-                audit_event_record(
-                    http_request=request,
-                    action=AuditAction.CHANGE,
-                    consultation_request=form.instance,
-                    detail="added a staff note",
-                )
+        # Only new notes come back: existing ones are shown read-only.
+        for note in formset.save(commit=False):
+            staff_note_add(consultation_request=form.instance, text=note.text, author=request.user)
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.CHANGE,
+                consultation_request=form.instance,
+                detail="added a staff note",
+            )
 
     def delete_model(self, request, obj):
         audit_event_record(
