@@ -44,5 +44,3 @@ def test_article_page_transfers_at_most_100_kb(page, sample_content):
     size = audit.measure_page(page, "/articles/how-ketamine-works-glutamate-cascade/", "article")
     assert page.get_by_role("heading", level=1).is_visible()
     assert size <= ARTICLE_BUDGET, f"article page transfers {size} bytes"
-
-
