@@ -65,25 +65,39 @@ def browser():
 
 
 @pytest.fixture
-def context(browser, live_server, settings):
-    """A fresh browser profile for one test; records every URL it requests."""
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 800}, accept_downloads=True
-    )
-    context.set_default_timeout(10_000)
-    requested: list[str] = []
-    console_errors: list[str] = []
-    context.on("request", lambda request: requested.append(request.url))
-    context.on(
-        "console",
-        lambda msg: console_errors.append(msg.text) if msg.type == "error" else None,
-    )
-    yield context
-    context.close()
+def new_context(browser, live_server):
+    """Open fresh browser profiles (one per person in a journey); each records every URL
+    it requests and fails the test on a request to another origin or a CSP violation."""
+    opened = []
+
+    def open_context():
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 800}
+        )
+        context.set_default_timeout(10_000)
+        context.requested_urls, context.console_errors = [], []
+        context.on("request", lambda request: context.requested_urls.append(request.url))
+        context.on(
+            "console",
+            lambda msg: context.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        opened.append(context)
+        return context
+
+    yield open_context
+    for context in opened:
+        context.close()
+    requested = [url for context in opened for url in context.requested_urls]
     foreign = [u for u in requested if urlsplit(u).scheme != "data" and not _is_local(u)]
     assert foreign == [], f"requests to another origin: {foreign}"
-    blocked = [text for text in console_errors if "Content Security Policy" in text]
+    errors = [text for context in opened for text in context.console_errors]
+    blocked = [text for text in errors if "Content Security Policy" in text]
     assert blocked == [], f"the page broke its own Content Security Policy: {blocked}"
+
+
+@pytest.fixture
+def context(new_context):
+    return new_context()
 
 
 @pytest.fixture

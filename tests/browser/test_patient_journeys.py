@@ -66,6 +66,7 @@ def test_patient_reads_searches_books_and_cancels(
     # Book: the page as it first appears.
     page.get_by_role("link", name="Book a consultation").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a consultation")
+    audit.measure_page(page, page.url, "booking")
     audit.audit_page(page, "booking")
     audit.screenshot(page, "booking")
 
@@ -95,6 +96,7 @@ def test_patient_reads_searches_books_and_cancels(
 
     # Confirmation, and the calendar file.
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you. We have your request.")
+    audit.measure_page(page, page.url, "confirmation")
     audit.audit_page(page, "confirmation")
     audit.screenshot(page, "confirmation")
     with page.expect_download() as download_info:
@@ -106,7 +108,7 @@ def test_patient_reads_searches_books_and_cancels(
     assert PATIENT["name"] not in calendar and PATIENT["email"] not in calendar
 
     # The link in the email opens the manage page; the patient cancels.
-    page.goto(manage_link_from_email(mailoutbox, live_server))
+    audit.measure_page(page, manage_link_from_email(mailoutbox, live_server), "manage request")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your consultation request")
     audit.audit_page(page, "manage request")
     audit.screenshot(page, "manage")
