@@ -30,6 +30,7 @@ install-dev: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 ## make run: install, migrate, load sample content, create a local account, serve on :8000
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py load_sample_content
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 	DJANGO_DEBUG=1 $(PY) manage.py setup_roles
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_staff

@@ -119,7 +119,9 @@ class ReferenceFactory(factory.django.DjangoModelFactory):
         model = "education.Reference"
 
     article = factory.SubFactory(ArticleFactory)
-    citation = factory.Sequence(lambda n: f"Author A, Author B. A study {n}. J Example. 2020;1:1-2.")
+    citation = factory.Sequence(
+        lambda n: f"Author A, Author B. A study {n}. J Example. 2020;1:1-2."
+    )
     doi = factory.Sequence(lambda n: f"10.1000/example.{n}")
     pmid = factory.Sequence(lambda n: str(10000000 + n))
     order = factory.Sequence(int)

@@ -21,7 +21,7 @@ XSS_PAYLOADS = [
     '<object data="https://evil.example/x.swf"></object>',
     '<form action="https://evil.example/"><input name="q"></form>',
     '<a href="https://example.org/" onmouseover="alert(1)">ok</a>',
-    "<math><mi xlink:href=\"javascript:alert(1)\">x</mi></math>",
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
 ]
 
 
@@ -124,3 +124,8 @@ def test_glossary_links_skip_headings_links_and_code():
 def test_glossary_linking_with_no_terms_changes_nothing():
     html = "<p>Plain &amp; simple<br>text.</p>"
     assert link_glossary_terms(html, []) == html
+
+
+def test_grade_handles_words_outside_the_pronunciation_dictionary():
+    # textstat looks words up in cmudict; unknown words (drug names) must not crash it.
+    assert rendering.reading_grade("Ketamine and esketamine block NMDA receptors.") > 0

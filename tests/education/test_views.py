@@ -152,7 +152,9 @@ def test_article_list_filters_by_topic_and_paginates(client):
     assert 'href="?topic=first&amp;page=2"' in filtered
     assert 'aria-current="true">' + first.name in filtered
     last = html_of(client.get("/articles/?topic=first&page=2"))
-    assert '<link rel="canonical" href="http://testserver/articles/?topic=first&amp;page=2">' in last
+    assert (
+        '<link rel="canonical" href="http://testserver/articles/?topic=first&amp;page=2">' in last
+    )
     assert client.get("/articles/?page=9").status_code == 404
 
 
