@@ -31,6 +31,7 @@ install-dev: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py load_sample_content
+	DJANGO_DEBUG=1 $(PY) manage.py load_sample_slots
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 	DJANGO_DEBUG=1 $(PY) manage.py setup_roles
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_staff

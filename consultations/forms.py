@@ -30,6 +30,18 @@ from consultations.us_states import US_STATES
 NO_SLOT = "none"
 NO_SLOT_LABEL = "None of these times work for me: contact me to arrange a time"
 MAX_SLOTS_SHOWN = 24
+# Each missing answer says what to do, so the error summary never repeats one vague line.
+REQUIRED_MESSAGES = {
+    "full_name": "Enter your name.",
+    "email": "Enter your email address.",
+    "phone": "Enter your phone number.",
+    "preferred_contact": "Choose how we should contact you.",
+    "state": "Choose the state where you live.",
+    "is_adult": "Confirm that you are 18 or older. We can only see adults.",
+    "has_therapist": "Tell us if you see a therapist now, or choose “I'd rather not say”.",
+    "contact_consent": "Tick the box to let us contact you about this request.",
+    "not_emergency_ack": "Tick the box to show you understand this form is not for emergencies.",
+}
 TAKEN_MESSAGE = "That time was just taken. Please choose another time."
 
 
@@ -220,6 +232,8 @@ class BookingForm(SlotFormMixin, forms.Form):
         self.fields["phone"].error_messages["invalid"] = (
             "Enter a US phone number, for example (555) 010-0123."
         )
+        for name, message in REQUIRED_MESSAGES.items():
+            self.fields[name].error_messages["required"] = message
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

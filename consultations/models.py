@@ -1,6 +1,7 @@
 """Availability, consultation requests and their history, and the staff audit trail."""
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -74,7 +75,7 @@ class AvailabilitySlot(models.Model):
 
     @property
     def ends_at(self):
-        return self.starts_at + timezone.timedelta(minutes=self.duration_minutes)
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
 
     @property
     def is_full(self) -> bool:

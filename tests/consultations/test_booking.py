@@ -147,8 +147,11 @@ def test_errors_summary_links_fields_and_keeps_input(client, slot):
         ({"preferred_contact": "pigeon"}, "Select a valid choice"),
         ({"discuss_topics": ["fit", "nonsense"]}, "Select a valid choice"),
         ({"has_therapist": "maybe"}, "Select a valid choice"),
-        ({"contact_consent": None}, "This field is required"),
-        ({"not_emergency_ack": None}, "This field is required"),
+        ({"contact_consent": None}, "Tick the box to let us contact you"),
+        ({"not_emergency_ack": None}, "understand this form is not for emergencies"),
+        ({"is_adult": None}, "Confirm that you are 18 or older"),
+        ({"full_name": ""}, "Enter your name."),
+        ({"preferred_contact": None}, "Choose how we should contact you."),
     ],
 )
 def test_bad_input_gives_clear_errors_never_500(client, slot, overrides, message):
