@@ -31,7 +31,12 @@ class ClinicDetailsManager(models.Manager):
 class ClinicDetails(models.Model):
     """A single record (pk 1) holding what every page shows about the clinic."""
 
-    name = models.CharField(max_length=100, default="Riverside Ketamine Clinic")
+    name = models.CharField(
+        max_length=100,
+        default="Riverside Health Clinic",
+        help_text="Used in email subjects and calendar titles. Others may see a patient's "
+        "inbox or calendar, so a name that does not mention the treatment is kinder.",
+    )
     phone = models.CharField(max_length=30, default="(555) 010-0199")
     email = models.EmailField(default="hello@clinic.example")
     address = models.TextField(default="100 Example Street, Suite 200\nSpringfield, ST 00000")

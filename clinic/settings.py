@@ -133,6 +133,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "clinic.security.client_ip"
+AXES_VERBOSE = False  # no start-up banner on every manage.py command
 # Proxies in front of the app that append to X-Forwarded-For (0: use the peer address).
 CLINIC_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
 # Staff sessions end after this many seconds without a request. Saving on every request
@@ -180,6 +181,8 @@ CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
 # Rate limits key on REMOTE_ADDR: behind a proxy, the proxy must set it to the client's
 # address (see README), or every patient shares the proxy's limit.
 RATELIMIT_VIEW = "clinic.views.rate_limited"
+# Rate limits, lockouts and the audit trail all see the same client address.
+RATELIMIT_IP_META_KEY = "clinic.security.client_ip"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -107,6 +107,8 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         slot = self.get_object(request, object_id)
+        if not self.has_delete_permission(request, slot):
+            raise PermissionDenied
         count = slot.requests.count() if slot is not None else 0
         if count:
             self.message_user(

@@ -17,7 +17,7 @@ CONSENT_POLICY_VERSION = "2025-01"
 
 # No 0/O, 1/I/L: a reference read aloud over the phone is not misheard.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-REFERENCE_PREFIX = "KC"
+REFERENCE_PREFIX = "CR"
 
 
 def new_reference() -> str:

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from clinic.security import client_ip
 from consultations.formatting import clinic_zone
 from consultations.models import (
     ACTIVE_STATUSES,
@@ -242,12 +243,6 @@ def staff_note_add(*, consultation_request: ConsultationRequest, text: str, auth
     return StaffNote.objects.create(request=consultation_request, text=text, author=author)
 
 
-def _client_ip(http_request: HttpRequest | None) -> str | None:
-    # REMOTE_ADDR only: behind a proxy, the proxy must pass the client's address through
-    # (see README); a client-supplied X-Forwarded-For header is never trusted here.
-    return http_request.META.get("REMOTE_ADDR") or None if http_request else None
-
-
 def audit_event_record(
     *,
     http_request: HttpRequest | None,
@@ -267,7 +262,7 @@ def audit_event_record(
         reference=consultation_request.reference if consultation_request else "",
         count=count,
         detail=detail[:200],
-        source_ip=_client_ip(http_request),
+        source_ip=(client_ip(http_request) or None) if http_request else None,
     )
 
 

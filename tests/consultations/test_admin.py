@@ -77,7 +77,7 @@ def _action(client, action, *requests):
         "?when=none",
         "?modality=video",
         "?confirmation_email_status__exact=failed",
-        "?q=KC-",
+        "?q=CR-",
         "?q=Test+Patient",
         "?q=%2B1202",
     ],
@@ -87,7 +87,7 @@ def test_request_list_opens_with_filters_and_search(client, coordinator, query):
     ConsultationRequestFactory(slot=None)
     response = client.get(CHANGELIST + query)
     assert response.status_code == 200
-    if query in ("", "?q=KC-", "?when=upcoming", "?status__exact=new"):
+    if query in ("", "?q=CR-", "?when=upcoming", "?status__exact=new"):
         assert request.reference in response.content.decode()
 
 

@@ -61,7 +61,7 @@ def test_successful_booking_holds_slot_and_redirects(client, slot, mailoutbox):
     assert request.discuss_topics == "fit,cost"
     assert str(request.phone) == "+12025550143"
     assert request.consent_policy_version and request.contact_consent_at
-    assert re.fullmatch(r"KC-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}", request.reference)
+    assert re.fullmatch(r"CR-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}", request.reference)
 
 
 def test_confirmation_page_shows_reference_time_next_steps(client, slot):
@@ -91,7 +91,7 @@ def test_confirmation_ics_is_neutral(client, slot):
     assert response["Content-Type"] == "text/calendar"
     calendar = Calendar.from_ical(response.content)
     event = calendar.walk("VEVENT")[0]
-    assert str(event["SUMMARY"]) == "Consultation with Riverside Ketamine Clinic"
+    assert str(event["SUMMARY"]) == "Consultation with Riverside Health Clinic"
     assert event.decoded("DTSTART") == slot.starts_at
     raw = response.content.decode()
     for private in ("Alex", "alex@example.com", "555-0143", "5550143", "SECRET-NOTE"):

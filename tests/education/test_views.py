@@ -105,7 +105,7 @@ def test_public_pages_have_unique_titles_descriptions_canonical_and_open_graph(c
     for url, title in pages.items():
         html = html_of(client.get(url))
         found = re.search(r"<title>(.*?)</title>", html).group(1)
-        assert found == f"{title} – Riverside Ketamine Clinic", url
+        assert found == f"{title} – Riverside Health Clinic", url
         titles.add(found)
         assert re.search(r'<meta name="description" content="[^"]{20,}">', html), url
         path = url.split("?")[0]
@@ -338,7 +338,7 @@ def test_atom_feed_lists_published_articles(client, article):
     assert response["Content-Type"].startswith("application/atom+xml")
     root = ET.fromstring(response.content)
     ns = {"a": "http://www.w3.org/2005/Atom"}
-    assert root.find("a:title", ns).text == "Articles – Riverside Ketamine Clinic"
+    assert root.find("a:title", ns).text == "Articles – Riverside Health Clinic"
     titles = [entry.find("a:title", ns).text for entry in root.findall("a:entry", ns)]
     assert titles == ["How ketamine works"]
     entry = root.find("a:entry", ns)
