@@ -19,8 +19,13 @@ $(VENV)/.installed-dev: requirements-dev.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
+# axe-core for the browser tests' accessibility scans, loaded from disk (never a CDN).
+node_modules/axe-core/axe.min.js: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 
 ## make run: install, migrate, load sample content, create a local account, serve on :8000
 run: install
@@ -47,10 +52,14 @@ check: install-dev
 pytest: install-dev
 	$(VENV)/bin/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
+## make browser: only the real-browser tests (headless Chromium, see tests/browser)
+browser: install-dev
+	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
 ## make lock: regenerate the pinned, hashed requirements from pyproject.toml
 lock: install-dev
 	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements.txt
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) staticfiles .coverage
+	rm -rf $(VENV) staticfiles .coverage node_modules test-artifacts

@@ -1,0 +1,46 @@
+"""Every public page type in a real browser: the audit, screenshots and page weight."""
+
+import pytest
+from django.core.management import call_command
+
+from tests.browser import audit
+
+ARTICLE_BUDGET = 100 * 1024
+
+# Page types a patient can reach without booking; the booking pages are audited in
+# the booking journeys, where they have real slots and requests behind them.
+PAGE_TYPES = [
+    ("home", "/", 200, True),
+    ("article list", "/articles/", 200, False),
+    ("topic", "/topics/how-ketamine-works/", 200, False),
+    ("article", "/articles/how-ketamine-works-glutamate-cascade/", 200, True),
+    ("glossary", "/glossary/", 200, False),
+    ("search results", "/search/?q=BDNF", 200, False),
+    ("search, no results", "/search/?q=zzzqqq", 200, False),
+    ("search, empty query", "/search/", 200, False),
+    ("404", "/no-such-page/", 404, True),
+]
+
+
+@pytest.fixture
+def sample_content(live_server):
+    call_command("load_sample_content", verbosity=0)
+
+
+def test_every_public_page_type_passes_the_audit(page, sample_content):
+    failures = []
+    for name, url, status, take_screenshots in PAGE_TYPES:
+        try:
+            audit.measure_page(page, url, name, status=status)
+            audit.audit_page(page, name)
+        except AssertionError as problem:
+            failures.append(str(problem))
+        if take_screenshots:
+            audit.screenshot(page, name)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_article_page_transfers_at_most_100_kb(page, sample_content):
+    size = audit.measure_page(page, "/articles/how-ketamine-works-glutamate-cascade/", "article")
+    assert page.get_by_role("heading", level=1).is_visible()
+    assert size <= ARTICLE_BUDGET, f"article page transfers {size} bytes"

@@ -1,0 +1,47 @@
+"""Static assets as production serves them: hashed names, brotli, cached for a year."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.test import RequestFactory, override_settings
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+PRODUCTION_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("staticfiles")
+    with override_settings(
+        STATIC_ROOT=tmp_path, STORAGES=PRODUCTION_STORAGES, WHITENOISE_AUTOREFRESH=False
+    ):
+        call_command("collectstatic", "--noinput", verbosity=0)
+        yield tmp_path
+
+
+def test_collectstatic_hashes_and_compresses_css_and_fonts(collected):
+    css = [p.name for p in (collected / "css").iterdir()]
+    hashed = [n for n in css if re.fullmatch(r"site\.[0-9a-f]{12}\.css", n)]
+    assert hashed and f"{hashed[0]}.br" in css and f"{hashed[0]}.gz" in css
+    stylesheet = (collected / "css" / hashed[0]).read_text()
+    # The font URLs inside the stylesheet point at hashed files too.
+    fonts = re.findall(r'url\("([^"]+\.woff2)"\)', stylesheet)
+    assert fonts and all(re.search(r"\.[0-9a-f]{12}\.woff2$", f) for f in fonts)
+
+
+def test_whitenoise_serves_brotli_with_a_year_of_caching(collected):
+    name = next(
+        p.name for p in (collected / "css").iterdir() if re.match(r"site\.\w+\.css$", p.name)
+    )
+    with override_settings(STATIC_ROOT=collected, WHITENOISE_AUTOREFRESH=False):
+        middleware = WhiteNoiseMiddleware(lambda request: None)
+        request = RequestFactory().get(f"/static/css/{name}", HTTP_ACCEPT_ENCODING="gzip, br")
+        response = middleware(request)
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "br"
+    max_age = int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1))
+    assert max_age >= 365 * 24 * 3600 and "immutable" in response["Cache-Control"]
