@@ -8,6 +8,7 @@ from clinic import views
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("ping", views.ping, name="ping"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

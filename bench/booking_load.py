@@ -1,0 +1,5 @@
+"""Booking submissions for `make bench`: placeholder until the booking flow exists."""
+
+
+def run(base):
+    return None
