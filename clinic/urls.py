@@ -1,15 +1,16 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
 
 from clinic import views
+from education import views as education_views
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", education_views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("", include("education.urls")),
 ]
 
 handler500 = "clinic.views.server_error"

@@ -1,1 +1,231 @@
-"""education app."""
+"""Patient-education content: topics, contributors, glossary terms and articles.
+
+An article's rendered HTML, table of contents, reading time and reading grade are derived
+from its Markdown body and stored; `education.services.article_render` computes them.
+"""
+
+import datetime
+
+import reversion
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, help_text="One sentence shown on lists.")
+    order = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
+    review_interval_days = models.PositiveSmallIntegerField(
+        default=365,
+        help_text="How often articles in this topic must be reviewed by a clinician.",
+    )
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("education:topic_detail", args=[self.slug])
+
+
+class Contributor(models.Model):
+    """An author or medical reviewer, shown with credentials on every article."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    credentials = models.CharField(max_length=50, help_text="For example MD, PA-C, LCSW.")
+    role = models.CharField(max_length=100)
+    bio = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.credentials}" if self.credentials else self.name
+
+
+class GlossaryTerm(models.Model):
+    term = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    definition = models.TextField(help_text="Plain language, one to three short sentences.")
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return self.term
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('education:glossary')}#{self.slug}"
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self) -> "ArticleQuerySet":
+        """Articles the public can read: published, and their publish time has come."""
+        return self.filter(status=Article.Status.PUBLISHED, publish_at__lte=timezone.now())
+
+    def overdue_for_review(self, today: datetime.date | None = None) -> "ArticleQuerySet":
+        today = today or timezone.localdate()
+        return self.filter(next_review_due__lt=today)
+
+    def current(self, today: datetime.date | None = None) -> "ArticleQuerySet":
+        """Articles not past their next review date (what the sitemap lists)."""
+        today = today or timezone.localdate()
+        return self.filter(Q(next_review_due__isnull=True) | Q(next_review_due__gte=today))
+
+    def for_listing(self) -> "ArticleQuerySet":
+        return self.select_related("topic", "author", "reviewer")
+
+
+@reversion.register(follow=["faqs", "references"])
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    summary = models.CharField(
+        max_length=300, help_text="One or two sentences. Also used as the meta description."
+    )
+    body = models.TextField(help_text="Markdown. Start headings at ## (the title is the h1).")
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="articles")
+    author = models.ForeignKey(
+        Contributor, on_delete=models.PROTECT, related_name="authored_articles"
+    )
+    reviewer = models.ForeignKey(
+        Contributor,
+        on_delete=models.PROTECT,
+        related_name="reviewed_articles",
+        null=True,
+        blank=True,
+        verbose_name="medical reviewer",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    publish_at = models.DateTimeField(
+        "publish time",
+        null=True,
+        blank=True,
+        help_text="A future time schedules the article; it appears by itself at that time.",
+    )
+    first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField("last updated", auto_now=True)
+    last_reviewed = models.DateField(null=True, blank=True)
+    next_review_due = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Left empty, it is set from the topic's review interval.",
+    )
+    review_note = models.TextField(
+        "what changed at the last review", blank=True, help_text="Shown at the foot of the page."
+    )
+    key_takeaways = models.TextField(blank=True, help_text="One takeaway per line.")
+    regulatory_note = models.TextField(
+        blank=True, help_text="For example, that IV ketamine for depression is off-label."
+    )
+    related = models.ManyToManyField("self", symmetrical=False, blank=True)
+
+    # Derived from the body by services.article_render; never edited by hand.
+    body_html = models.TextField(blank=True, editable=False)
+    toc = models.JSONField(default=list, blank=True, editable=False)
+    search_text = models.TextField(blank=True, editable=False)
+    word_count = models.PositiveIntegerField(default=0, editable=False)
+    reading_time_minutes = models.PositiveSmallIntegerField(default=0, editable=False)
+    reading_grade = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True, editable=False
+    )
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["topic__order", "title"]
+        permissions = [
+            ("publish_article", "Can publish and unpublish articles"),
+            ("review_article", "Can mark articles reviewed"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="published_article_is_reviewed",
+                condition=~Q(status="published")
+                | Q(publish_at__isnull=False, reviewer__isnull=False, last_reviewed__isnull=False),
+                violation_error_message=(
+                    "A published article needs a publish time, a medical reviewer and a "
+                    "last-reviewed date."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("education:article_detail", args=[self.slug])
+
+    @property
+    def is_live(self) -> bool:
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.publish_at is not None
+            and self.publish_at <= timezone.now()
+        )
+
+    @property
+    def is_overdue_for_review(self) -> bool:
+        return self.next_review_due is not None and self.next_review_due < timezone.localdate()
+
+    @property
+    def takeaway_list(self) -> list[str]:
+        return [line.strip() for line in self.key_takeaways.splitlines() if line.strip()]
+
+
+@reversion.register()
+class FAQ(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="faqs")
+    question = models.CharField(max_length=300)
+    answer = models.TextField(help_text="Plain text.")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+
+    def __str__(self) -> str:
+        return self.question
+
+
+@reversion.register()
+class Reference(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="references")
+    citation = models.TextField()
+    doi = models.CharField("DOI", max_length=200, blank=True, help_text="For example 10.1000/xyz")
+    pmid = models.CharField(
+        "PubMed ID",
+        max_length=12,
+        blank=True,
+        validators=[
+RegexValidator(r"^\d+$", "A PubMed ID is digits only.")],
+    )
+    url = models.URLField("URL", blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.citation[:80]
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+    @property
+    def pubmed_url(self) -> str:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/" if self.pmid else ""

@@ -1,0 +1,205 @@
+"""Load the sample patient-education content from the `content/` folder.
+
+Upserts topics, contributors, glossary terms and articles (with FAQs, references and
+related articles) by slug, inside one transaction. It compares before writing, so a
+second run changes nothing; `--dry-run` reports what it would do and rolls back.
+
+This command handles education content only. Sample consultation slots are loaded by
+the consultations app's own command (`load_sample_slots`); `make run` runs both.
+"""
+
+import datetime
+from collections import Counter
+from pathlib import Path
+
+import frontmatter
+import yaml
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from education import services
+from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
+
+# Sample articles go live at this local time on their "published" date.
+PUBLISH_TIME = datetime.time(9, 0)
+
+
+class _DryRunRollback(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Load or update the sample topics, contributors, glossary and articles (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--path",
+            default=str(Path(settings.BASE_DIR) / "content"),
+            help="Folder holding topics.yaml, contributors.yaml, glossary.yaml, articles/.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Report what would change; save nothing."
+        )
+
+    def handle(self, *args, path, dry_run, **options):
+        folder = Path(path)
+        if not (folder / "articles").is_dir():
+            raise CommandError(f"No content folder at {folder}")
+        self.counts: dict[str, Counter] = {}
+        try:
+            with transaction.atomic():
+                self._load(folder)
+                if dry_run:
+                    raise _DryRunRollback
+        except _DryRunRollback:
+            pass
+        verb = "Would change" if dry_run else "Loaded"
+        for kind, counter in self.counts.items():
+            self.stdout.write(
+                f"{verb} {kind}: {counter['created']} created, {counter['updated']} updated, "
+                f"{counter['unchanged']} unchanged"
+            )
+        if dry_run:
+            self.stdout.write("Dry run: nothing was saved.")
+
+    # -- loading ---------------------------------------------------------------------
+
+    def _load(self, folder: Path) -> None:
+        topics = {
+            row["slug"]: self._upsert(
+                Topic,
+                row["slug"],
+                name=row["name"],
+                description=row["description"],
+                order=row["order"],
+                review_interval_days=row["review_interval_days"],
+            )
+            for row in _yaml(folder / "topics.yaml")
+        }
+        people = {
+            row["slug"]: self._upsert(
+                Contributor,
+                row["slug"],
+                name=row["name"],
+                credentials=row["credentials"],
+                role=row["role"],
+                bio=row.get("bio", ""),
+            )
+            for row in _yaml(folder / "contributors.yaml")
+        }
+        for row in _yaml(folder / "glossary.yaml"):
+            self._upsert(GlossaryTerm, row["slug"], term=row["term"], definition=row["definition"])
+
+        posts = [frontmatter.load(p) for p in sorted((folder / "articles").glob("*.md"))]
+        # Articles first (related articles may point at any of them), then their parts.
+        loaded = {post["slug"]: self._upsert_article(post, topics, people) for post in posts}
+        articles = {slug: article for slug, (article, _) in loaded.items()}
+        glossary = services.glossary_links()
+        for post in posts:
+            article, outcome = loaded[post["slug"]]
+            parts_changed = [
+                _replace_rows(article, FAQ, _faq_rows(post)),
+                _replace_rows(article, Reference, _reference_rows(post)),
+                _set_related(article, post, articles),
+                services.article_render(article=article, glossary=glossary),
+            ]
+            missing = services.article_publish_problems(article=article)
+            if missing:
+                raise CommandError(f"{post['slug']}: {services.publish_gate_message(missing)}")
+            if outcome == "unchanged" and any(parts_changed):
+                outcome = "updated"
+            self._count(Article, outcome)
+
+    def _upsert(self, model, slug: str, **fields):
+        obj, outcome = _upsert(model, slug, fields)
+        self._count(model, outcome)
+        return obj
+
+    def _upsert_article(self, post, topics, people) -> tuple[Article, str]:
+        meta = post.metadata
+        zone = timezone.get_current_timezone()
+        publish_at = datetime.datetime.combine(_date(meta["published"]), PUBLISH_TIME, zone)
+        topic = topics[meta["topic"]]
+        last_reviewed = _date(meta["last_reviewed"])
+        fields = {
+            "title": meta["title"],
+            "summary": meta["summary"],
+            "body": post.content.strip() + "\n",
+            "topic": topic,
+            "author": people[meta["author"]],
+            "reviewer": people[meta["reviewer"]],
+            "status": Article.Status.PUBLISHED,
+            "publish_at": publish_at,
+            "first_published_at": publish_at,
+            "last_reviewed": last_reviewed,
+            "next_review_due": services.next_review_due_for(
+                article=Article(topic=topic), reviewed_on=last_reviewed
+            ),
+            "review_note": meta.get("review_note", ""),
+            "key_takeaways": "\n".join(meta.get("key_takeaways", [])),
+            "regulatory_note": meta.get("regulatory_note") or "",
+        }
+        return _upsert(Article, meta["slug"], fields)
+
+    def _count(self, model, outcome: str) -> None:
+        self.counts.setdefault(model._meta.verbose_name_plural, Counter())[outcome] += 1
+
+
+def _upsert(model, slug: str, fields: dict) -> tuple:
+    obj = model.objects.filter(slug=slug).first()
+    if obj is None:
+        return model.objects.create(slug=slug, **fields), "created"
+    changed = [name for name, value in fields.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, fields[name])
+    if changed:
+        obj.save()
+    return obj, "updated" if changed else "unchanged"
+
+
+def _faq_rows(post) -> list[dict]:
+    return [{"question": f["question"], "answer": f["answer"]} for f in post.get("faqs", [])]
+
+
+def _reference_rows(post) -> list[dict]:
+    return [
+        {
+            "citation": ref["citation"],
+            "doi": ref.get("doi") or "",
+            "pmid": str(ref.get("pmid") or ""),
+            "url": ref.get("url") or "",
+        }
+        for ref in post.get("references", [])
+    ]
+
+
+def _set_related(article: Article, post, articles: dict) -> bool:
+    wanted = {articles[slug].pk for slug in post.get("related", [])}
+    if wanted == set(article.related.values_list("pk", flat=True)):
+        return False
+    article.related.set(wanted)
+    return True
+
+
+def _replace_rows(article: Article, model, rows: list[dict]) -> bool:
+    """Make the article's FAQs or references exactly `rows`, in order; return if changed."""
+    fields = list(rows[0]) if rows else []
+    existing = model.objects.filter(article=article).order_by("order", "id")
+    if [{name: getattr(obj, name) for name in fields} for obj in existing] == rows:
+        return False
+    model.objects.filter(article=article).delete()
+    model.objects.bulk_create(
+        model(article=article, order=index, **row) for index, row in enumerate(rows, start=1)
+    )
+    return True
+
+
+def _yaml(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or []
+
+
+def _date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)

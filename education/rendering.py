@@ -1,0 +1,220 @@
+"""Turning an article's Markdown into safe HTML, plain text and a table of contents.
+
+Staff write Markdown (raw HTML allowed by the Markdown library); everything it produces
+goes through the nh3 allow-list sanitizer, so scripts, event handlers, inline styles,
+iframes and `javascript:`/`data:` URLs never reach a page. Images may only point at
+this site's own static files, written `![alt](static:education/diagrams/x.svg)`.
+"""
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import markdown
+import nh3
+from django.templatetags.static import static
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+STATIC_PREFIX = "static:"
+
+ALLOWED_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "img", "li",
+    "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr",
+    "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "img": {"src", "alt"},
+    "td": {"align"},
+    "th": {"align"},
+}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+# Glossary links are never put inside these (a link in a link, or in a heading, is wrong).
+NO_LINK_ANCESTORS = {"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre"}
+BLOCK_TAGS = {"p", "li", "h2", "h3", "h4", "blockquote", "pre", "td", "th", "tr"}
+HEADING_TAGS = {"h2", "h3", "h4"}
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+WORDS = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+
+
+@dataclass
+class RenderedBody:
+    html: str
+    toc: list[dict] = field(default_factory=list)
+
+
+class _SiteImagesAndHeadings(Treeprocessor):
+    """Resolve `static:` image sources to hashed static URLs; demote h1 to h2.
+
+    The page supplies the only h1 (the title), so a body `# Heading` becomes an h2.
+    """
+
+    def run(self, root):
+        for element in root.iter():
+            if element.tag == "h1":
+                element.tag = "h2"
+            if element.tag == "img":
+                src = element.get("src", "")
+                if src.startswith(STATIC_PREFIX):
+                    element.set("src", static(src[len(STATIC_PREFIX) :].lstrip("/")))
+
+
+class _SiteExtension(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 - the Markdown library's hook name
+        # After inline processing (which creates <img>, priority 20), before toc (5).
+        md.treeprocessors.register(_SiteImagesAndHeadings(md), "clinic_site", 15)
+
+
+def _same_origin_images_only(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if value.startswith("/") and not value.startswith("//") else None
+    return value
+
+
+def sanitize(unsafe_html: str) -> str:
+    return nh3.clean(
+        unsafe_html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        attribute_filter=_same_origin_images_only,
+        link_rel="noopener noreferrer",
+    )
+
+
+def render_markdown(text: str) -> RenderedBody:
+    """Markdown to sanitized HTML, with stable heading ids and the list of h2 sections."""
+    md = markdown.Markdown(
+        extensions=["toc", "tables", "sane_lists", "smarty", _SiteExtension()],
+        extension_configs={"toc": {"toc_depth": "2-4"}},
+        output_format="html",
+    )
+    body_html = sanitize(md.convert(text))
+    toc = [{"id": token["id"], "title": token["name"]} for token in md.toc_tokens]
+    # toc_tokens nest h3s under h2s; the page lists the top-level sections.
+    return RenderedBody(html=body_html, toc=toc)
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self, *, sentence_blocks: bool):
+        super().__init__(convert_charrefs=True)
+        self.sentence_blocks = sentence_blocks
+        self.blocks: list[list[str]] = [[]]
+
+    def handle_starttag(self, tag, attrs):
+        if tag in BLOCK_TAGS or tag == "br":
+            self.blocks.append([])
+
+    def handle_endtag(self, tag):
+        if tag in BLOCK_TAGS:
+            self.blocks.append([])
+
+    def handle_data(self, data):
+        # Control characters have no place in text (and search uses two as markers).
+        self.blocks[-1].append(CONTROL_CHARACTERS.sub("", data))
+
+    def text(self) -> str:
+        lines = []
+        for parts in self.blocks:
+            line = " ".join("".join(parts).split())
+            if not line:
+                continue
+            if self.sentence_blocks and line[-1] not in ".!?:;":
+                # A heading or list item is its own sentence for readability formulas.
+                line += "."
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def plain_text(body_html: str, *, sentence_blocks: bool = False) -> str:
+    """The visible text of rendered HTML, one block per line (image alt text excluded)."""
+    collector = _TextCollector(sentence_blocks=sentence_blocks)
+    collector.feed(body_html)
+    collector.close()
+    return collector.text()
+
+
+def count_words(text: str) -> int:
+    return len(WORDS.findall(text))
+
+
+def reading_grade(text: str) -> float:
+    """Flesch-Kincaid grade of plain text, by the textstat library."""
+    # textstat pulls in a large dependency tree; import it only when a grade is needed.
+    import textstat
+
+    return round(float(textstat.flesch_kincaid_grade(text)), 1)
+
+
+class _GlossaryLinker(HTMLParser):
+    """Re-emit sanitized HTML, linking the first use of each term in ordinary text."""
+
+    def __init__(self, terms: Iterable[tuple[str, str]]):
+        super().__init__(convert_charrefs=True)
+        # Longest first, so "AMPA receptor" wins over a shorter term inside it.
+        self.pending = {term.lower(): url for term, url in terms}
+        self.out: list[str] = []
+        self.open_tags: list[str] = []
+        self._pattern = self._compile()
+
+    def _compile(self):
+        if not self.pending:
+            return None
+        alternatives = sorted(self.pending, key=len, reverse=True)
+        body = "|".join(re.escape(term) for term in alternatives)
+        # A plural "s"/"es" still counts as a use of the term.
+        return re.compile(rf"\b({body})(?:e?s)?\b", re.IGNORECASE)
+
+    def handle_starttag(self, tag, attrs):
+        self.out.append(self.get_starttag_text())
+        if tag not in {"br", "hr", "img"}:
+            self.open_tags.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.out.append(self.get_starttag_text())
+
+    def handle_endtag(self, tag):
+        self.out.append(f"</{tag}>")
+        if tag in self.open_tags:
+            while self.open_tags and self.open_tags.pop() != tag:
+                pass
+
+    def handle_data(self, data):
+        if self._pattern is None or NO_LINK_ANCESTORS.intersection(self.open_tags):
+            self.out.append(html.escape(data, quote=False))
+            return
+        position = 0
+        while self._pattern is not None:
+            match = self._pattern.search(data, position)
+            if match is None:
+                break
+            key = match.group(1).lower()
+            url = self.pending.pop(key)
+            self.out.append(html.escape(data[position : match.start()], quote=False))
+            self.out.append(
+                f'<a class="glossary-link" href="{html.escape(url)}">'
+                f"{html.escape(match.group(0), quote=False)}</a>"
+            )
+            position = match.end()
+            self._pattern = self._compile()
+        self.out.append(html.escape(data[position:], quote=False))
+
+
+def link_glossary_terms(body_html: str, terms: Iterable[tuple[str, str]]) -> str:
+    """Link the first use of each (term, url) in the text of `body_html`.
+
+    Works on text nodes of already-sanitized HTML, so it never edits inside a tag,
+    a link, a heading or code.
+    """
+    linker = _GlossaryLinker(terms)
+    linker.feed(body_html)
+    linker.close()
+    return "".join(linker.out)

@@ -1,0 +1,33 @@
+"""sitemap.xml: current published articles, topics and the fixed pages.
+
+Articles past their next review date leave the sitemap until they are reviewed.
+"""
+
+from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
+
+from education.models import Article, Topic
+
+
+class ArticleSitemap(Sitemap):
+    def items(self):
+        return Article.objects.published().current().order_by("pk")
+
+    def lastmod(self, item: Article):
+        return item.updated_at
+
+
+class TopicSitemap(Sitemap):
+    def items(self):
+        return Topic.objects.all()
+
+
+class FixedPageSitemap(Sitemap):
+    def items(self):
+        return ["home", "education:article_list", "education:glossary"]
+
+    def location(self, item: str) -> str:
+        return reverse(item)
+
+
+SITEMAPS = {"pages": FixedPageSitemap, "topics": TopicSitemap, "articles": ArticleSitemap}

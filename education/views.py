@@ -1,0 +1,159 @@
+"""Public pages for reading articles.
+
+These views stay cache-friendly: they never touch `request.session` (only an unpublished
+article looks at the signed-in user, to allow a staff preview) and carry no CSRF forms.
+Each list runs a fixed number of queries however many articles it shows.
+"""
+
+from urllib.parse import urlencode
+
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView
+
+from clinic.models import ClinicDetails
+from education import structured_data
+from education.models import Article, GlossaryTerm, Topic
+from education.search import article_search, clean_query
+
+ARTICLES_PER_PAGE = 10
+PREVIEW_PERMISSION = "education.view_article"
+
+
+def _canonical(request, path: str, **params) -> str:
+    query = urlencode({key: value for key, value in params.items() if value})
+    return request.build_absolute_uri(f"{path}?{query}" if query else path)
+
+
+def _topics_with_articles():
+    live = Article.objects.published().select_related("topic").order_by("title")
+    return Topic.objects.prefetch_related(Prefetch("articles", queryset=live, to_attr="live"))
+
+
+@require_GET
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {
+            "topics": [topic for topic in _topics_with_articles() if topic.live],
+            "canonical_url": _canonical(request, reverse("home")),
+        },
+    )
+
+
+class ArticleListView(ListView):
+    template_name = "education/article_list.html"
+    context_object_name = "articles"
+    paginate_by = ARTICLES_PER_PAGE
+    http_method_names = ["get", "head"]
+
+    def get_queryset(self):
+        articles = Article.objects.published().for_listing().order_by("topic__order", "title")
+        self.topic = None
+        if slug := self.request.GET.get("topic"):
+            self.topic = get_object_or_404(Topic, slug=slug)
+            articles = articles.filter(topic=self.topic)
+        return articles
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        page = context["page_obj"].number
+        context |= {
+            "topic": self.topic,
+            "topics": Topic.objects.all(),
+            "canonical_url": _canonical(
+                self.request,
+                reverse("education:article_list"),
+                topic=self.topic.slug if self.topic else "",
+                page=page if page > 1 else "",
+            ),
+            "topic_query": urlencode({"topic": self.topic.slug}) + "&" if self.topic else "",
+        }
+        return context
+
+
+class TopicDetailView(DetailView):
+    model = Topic
+    template_name = "education/topic_detail.html"
+    http_method_names = ["get", "head"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context |= {
+            "articles": Article.objects.published()
+            .for_listing()
+            .filter(topic=self.object)
+            .order_by("title"),
+            "canonical_url": _canonical(self.request, self.object.get_absolute_url()),
+        }
+        return context
+
+
+@require_GET
+def article_detail(request, slug: str):
+    related = Article.objects.published().select_related("topic").order_by("title")
+    article = get_object_or_404(
+        Article.objects.for_listing().prefetch_related(
+            "faqs", "references", Prefetch("related", queryset=related)
+        ),
+        slug=slug,
+    )
+    preview = not article.is_live
+    # Only unpublished articles look at the user, so published pages never read the session.
+    if preview and not request.user.has_perm(PREVIEW_PERMISSION):
+        raise Http404("No article found")
+    response = render(
+        request,
+        "education/article_detail.html",
+        {
+            "article": article,
+            "preview": preview,
+            "breadcrumbs": structured_data.article_breadcrumb_trail(article),
+            "json_ld": structured_data.article_documents(
+                request, article, ClinicDetails.objects.cached().name
+            ),
+            "canonical_url": _canonical(request, article.get_absolute_url()),
+        },
+    )
+    if preview:
+        patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
+def glossary(request):
+    return render(
+        request,
+        "education/glossary.html",
+        {
+            "terms": GlossaryTerm.objects.all(),
+            "canonical_url": _canonical(request, reverse("education:glossary")),
+        },
+    )
+
+
+@require_GET
+def search(request):
+    query = clean_query(request.GET.get("q", ""))
+    return render(
+        request,
+        "education/search.html",
+        {
+            "query": query,
+            "results": article_search(query=query),
+            "topics": Topic.objects.all(),
+            "canonical_url": _canonical(request, reverse("education:search")),
+        },
+    )
+
+
+@require_GET
+def robots_txt(request):
+    sitemap_url = request.build_absolute_uri(reverse("education:sitemap"))
+    lines = ["User-agent: *", "Disallow: /search/", "", f"Sitemap: {sitemap_url}", ""]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
