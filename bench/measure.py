@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -121,7 +120,7 @@ def main() -> int:
     ]
     conditional_path = article or "/"
     validators = conditional_headers(base, conditional_path)
-    pages.append((f"conditional GET {conditional_path}", conditional_path, 304, validators))
+    pages.append(("conditional GET (304)", conditional_path, 304, validators))
 
     rows = []
     notes = []
