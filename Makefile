@@ -25,6 +25,7 @@ install-dev: $(VENV)/.installed-dev
 ## make run: install, migrate, load sample content, create a local account, serve on :8000
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py load_sample_content
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_staff
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000

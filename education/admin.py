@@ -5,6 +5,7 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -60,6 +61,7 @@ class FAQInline(admin.StackedInline):
 class ReferenceInline(admin.StackedInline):
     model = Reference
     extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fields = ["order", "citation", ("doi", "pmid"), "url"]
 
 
@@ -87,7 +89,11 @@ class ArticleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = "__all__"
+        fields = [
+            "title", "slug", "topic", "summary", "body", "key_takeaways", "regulatory_note",
+            "related", "author", "reviewer", "status", "publish_at", "last_reviewed",
+            "next_review_due", "review_note",
+        ]  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
@@ -229,7 +235,9 @@ class ArticleAdmin(CompareVersionAdmin):
         if obj.reading_grade is None:
             return "–"
         if obj.reading_grade > TARGET_GRADE:
-            return format_html('<strong class="grade-high">{} (above {})</strong>', obj.reading_grade, TARGET_GRADE)
+            return format_html(
+                '<strong class="grade-high">{} (above {})</strong>', obj.reading_grade, TARGET_GRADE
+            )
         return obj.reading_grade
 
     # -- change form helpers ---------------------------------------------------------
@@ -294,7 +302,9 @@ class ArticleAdmin(CompareVersionAdmin):
         if published:
             self.message_user(request, f"Published {published} article(s).", messages.SUCCESS)
 
-    @admin.action(description="Unpublish selected articles (back to draft)", permissions=["publish"])
+    @admin.action(
+        description="Unpublish selected articles (back to draft)", permissions=["publish"]
+    )
     def unpublish(self, request, queryset):
         count = 0
         for article in queryset:

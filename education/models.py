@@ -21,7 +21,7 @@ class Topic(models.Model):
     order = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
     review_interval_days = models.PositiveSmallIntegerField(
         default=365,
-        help_text="How often articles in this topic must be reviewed by a clinician.",
+        help_text="Days between clinical reviews of its articles.",
     )
 
     class Meta:
@@ -112,7 +112,7 @@ class Article(models.Model):
         "publish time",
         null=True,
         blank=True,
-        help_text="A future time schedules the article; it appears by itself at that time.",
+        help_text="A future time schedules the article; it appears then.",
     )
     first_published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,10 +155,7 @@ class Article(models.Model):
                 name="published_article_is_reviewed",
                 condition=~Q(status="published")
                 | Q(publish_at__isnull=False, reviewer__isnull=False, last_reviewed__isnull=False),
-                violation_error_message=(
-                    "A published article needs a publish time, a medical reviewer and a "
-                    "last-reviewed date."
-                ),
+                violation_error_message="Publishing needs a time, reviewer and review date.",
             ),
         ]
 
@@ -210,8 +207,7 @@ class Reference(models.Model):
         "PubMed ID",
         max_length=12,
         blank=True,
-        validators=[
-RegexValidator(r"^\d+$", "A PubMed ID is digits only.")],
+        validators=[RegexValidator(r"^\d+$", "A PubMed ID is digits only.")],
     )
     url = models.URLField("URL", blank=True)
     order = models.PositiveSmallIntegerField(default=0)

@@ -17,7 +17,7 @@ from django.contrib.postgres.search import (
     SearchVector,
 )
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, Q, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils.safestring import SafeString, mark_safe
 
@@ -70,7 +70,7 @@ def _postgres_search(query: str) -> list[SearchResult]:
             document=vector,
             rank=SearchRank(vector, search_query),
             headline=SearchHeadline(
-                Concat("summary", Value("\n"), "search_text"),
+                Concat("summary", Value("\n"), "search_text", output_field=TextField()),
                 search_query,
                 config=CONFIG,
                 start_sel=START,

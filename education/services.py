@@ -43,12 +43,14 @@ def article_render(*, article: Article, glossary: list[tuple[str, str]] | None =
     body_text = rendering.plain_text(rendered.html)
     faqs = article.faqs.all() if article.pk else []
     faq_text = "\n".join(f"{faq.question}\n{faq.answer}" for faq in faqs)
+    # Headings and list items end as sentences, for the grade formula and search snippets.
+    sentences = rendering.plain_text(rendered.html, sentence_blocks=True)
     word_count = rendering.count_words(body_text)
-    grade = rendering.reading_grade(rendering.plain_text(rendered.html, sentence_blocks=True))
+    grade = rendering.reading_grade(sentences)
     derived = {
         "body_html": body_html,
         "toc": rendered.toc,
-        "search_text": f"{body_text}\n{faq_text}".strip(),
+        "search_text": f"{sentences}\n{faq_text}".strip(),
         "word_count": word_count,
         "reading_time_minutes": max(1, math.ceil(word_count / WORDS_PER_MINUTE)),
         "reading_grade": round(grade, 1) if body_text else None,
@@ -145,7 +147,9 @@ def article_mark_reviewed(
         article.last_reviewed = reviewed_on
         article.next_review_due = next_review_due_for(article=article, reviewed_on=reviewed_on)
         article.review_note = note
-        article.save(update_fields=["last_reviewed", "next_review_due", "review_note", "updated_at"])
+        article.save(
+            update_fields=["last_reviewed", "next_review_due", "review_note", "updated_at"]
+        )
         _record(by, f"Marked reviewed on {reviewed_on:%Y-%m-%d}: {note}")
     return article
 

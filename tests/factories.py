@@ -1,7 +1,10 @@
 """factory_boy factories shared by the whole suite."""
 
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -13,3 +16,111 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@clinic.example")
     password = factory.django.Password("correct-horse-battery-staple")
     is_staff = True
+
+
+# -- education -------------------------------------------------------------------------
+
+
+class TopicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "education.Topic"
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Topic {n}")
+    slug = factory.Sequence(lambda n: f"topic-{n}")
+    description = "A short description of the topic."
+    order = factory.Sequence(int)
+    review_interval_days = 365
+
+
+class ContributorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "education.Contributor"
+
+    name = factory.Sequence(lambda n: f"Sample contributor {n}")
+    slug = factory.Sequence(lambda n: f"contributor-{n}")
+    credentials = "MD"
+    role = "Medical reviewer"
+    bio = "A sample profile."
+
+
+class GlossaryTermFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "education.GlossaryTerm"
+
+    term = factory.Sequence(lambda n: f"Term{n}")
+    slug = factory.Sequence(lambda n: f"term-{n}")
+    definition = "A plain-language meaning."
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    """A published, reviewed article with one reference; its derived fields rendered."""
+
+    class Meta:
+        model = "education.Article"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Article number {n}")
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    summary = "A short summary of the article for patients."
+    body = "## First part\n\nThis is a short body. It has two sentences.\n"
+    topic = factory.SubFactory(TopicFactory)
+    author = factory.SubFactory(ContributorFactory, role="Author")
+    reviewer = factory.SubFactory(ContributorFactory)
+    status = "published"
+    publish_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    first_published_at = factory.SelfAttribute("publish_at")
+    last_reviewed = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=1))
+    next_review_due = factory.LazyFunction(
+        lambda: timezone.localdate() + datetime.timedelta(days=300)
+    )
+    review_note = "Checked against the sources."
+    key_takeaways = "First takeaway.\nSecond takeaway."
+
+    class Params:
+        draft = factory.Trait(
+            status="draft",
+            publish_at=None,
+            first_published_at=None,
+            reviewer=None,
+            last_reviewed=None,
+            next_review_due=None,
+        )
+
+    @factory.post_generation
+    def references(obj, create, extracted, **kwargs):
+        if not create:
+            return
+        count = 1 if extracted is None else extracted
+        for index in range(count):
+            ReferenceFactory(article=obj, order=index)
+
+    @factory.post_generation
+    def rendered(obj, create, extracted, **kwargs):
+        if create:
+            from education.services import article_render
+
+            article_render(article=obj)
+
+
+class FAQFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "education.FAQ"
+
+    article = factory.SubFactory(ArticleFactory)
+    question = factory.Sequence(lambda n: f"Question {n}?")
+    answer = "A plain answer."
+    order = factory.Sequence(int)
+
+
+class ReferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "education.Reference"
+
+    article = factory.SubFactory(ArticleFactory)
+    citation = factory.Sequence(
+        lambda n: f"Author A, Author B. A study {n}. J Example. 2020;1:1-2."
+    )
+    doi = factory.Sequence(lambda n: f"10.1000/example.{n}")
+    pmid = factory.Sequence(lambda n: str(10000000 + n))
+    order = factory.Sequence(int)

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import frontmatter
+import reversion
 import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -49,7 +50,8 @@ class Command(BaseCommand):
             raise CommandError(f"No content folder at {folder}")
         self.counts: dict[str, Counter] = {}
         try:
-            with transaction.atomic():
+            with transaction.atomic(), reversion.create_revision():
+                reversion.set_comment("Loaded from the content folder by load_sample_content.")
                 self._load(folder)
                 if dry_run:
                     raise _DryRunRollback
@@ -108,8 +110,10 @@ class Command(BaseCommand):
             missing = services.article_publish_problems(article=article)
             if missing:
                 raise CommandError(f"{post['slug']}: {services.publish_gate_message(missing)}")
-            if outcome == "unchanged" and any(parts_changed):
-                outcome = "updated"
+            if any(parts_changed):
+                # Record the article with its current FAQs and references in the history.
+                reversion.add_to_revision(article)
+                outcome = "updated" if outcome == "unchanged" else outcome
             self._count(Article, outcome)
 
     def _upsert(self, model, slug: str, **fields):
