@@ -26,6 +26,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py load_sample_content
+	DJANGO_DEBUG=1 $(PY) manage.py load_sample_slots
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_staff
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "reversion",
     "reversion_compare",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -134,6 +137,18 @@ vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="clinic@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Consultations: background email, booking abuse limits, self-service and retention.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CLINIC_SITE_URL = env("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
+CLINIC_NOTIFY_EMAIL = env("CLINIC_NOTIFY_EMAIL", default=DEFAULT_FROM_EMAIL)
+CLINIC_BOOKING_RATE_LIMIT = env("CLINIC_BOOKING_RATE_LIMIT", default="5/h")
+CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
+CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
+CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
+# Rate limits key on REMOTE_ADDR: behind a proxy, the proxy must set it to the client's
+# address (see README), or every patient shares the proxy's limit.
+RATELIMIT_VIEW = "clinic.views.rate_limited"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -9,6 +9,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 
 from clinic.settings import *  # noqa: E402, F403
+from clinic.settings import BASE_DIR, DATABASES  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -19,3 +20,10 @@ STORAGES = {
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_AUTOREFRESH = True  # no collectstatic before tests
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+CLINIC_BOOKING_MIN_SECONDS = 0  # tests that check the minimum set their own
+CLINIC_SITE_URL = "https://clinic.example"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file rather than shared memory, so concurrent-booking tests see SQLite's real
+    # locking (IMMEDIATE transactions queue on the write lock) instead of table locks.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", public_page(education_views.home), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
+    path("", include("consultations.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("education.urls")),
 ]

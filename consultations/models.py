@@ -1,1 +1,307 @@
-"""consultations app."""
+"""Availability, consultation requests and their history, and the staff audit trail."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from consultations.us_states import US_STATES
+
+# Bump when the consent wording on the booking form changes; each request keeps the
+# version it was given.
+CONSENT_POLICY_VERSION = "2025-01"
+
+# No 0/O, 1/I/L: a reference read aloud over the phone is not misheard.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_PREFIX = "KC"
+
+
+def new_reference() -> str:
+    return REFERENCE_PREFIX + "-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def new_manage_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Modality(models.TextChoices):
+    VIDEO = "video", "video call"
+    PHONE = "phone", "phone call"
+    IN_PERSON = "in_person", "in person"
+
+
+class AvailabilitySlotQuerySet(models.QuerySet):
+    def upcoming(self):
+        return self.filter(starts_at__gt=timezone.now())
+
+    def bookable(self):
+        """Open, in the future and with a place left."""
+        return self.upcoming().filter(is_open=True, held__lt=F("capacity"))
+
+
+class AvailabilitySlot(models.Model):
+    starts_at = models.DateTimeField("starts at")
+    duration_minutes = models.PositiveSmallIntegerField("duration (minutes)", default=30)
+    modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.VIDEO)
+    capacity = models.PositiveSmallIntegerField(default=1)
+    held = models.PositiveSmallIntegerField(
+        default=0, help_text="Places taken by requests. Changed only by bookings and cancels."
+    )
+    is_open = models.BooleanField(
+        "open for booking", default=True, help_text="Untick to stop new bookings."
+    )
+
+    objects = AvailabilitySlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at", "modality"]
+        verbose_name = "availability slot"
+        constraints = [
+            models.CheckConstraint(condition=Q(held__gte=0), name="slot_held_not_negative"),
+            models.CheckConstraint(
+                condition=Q(held__lte=F("capacity")), name="slot_within_capacity"
+            ),
+            models.UniqueConstraint(fields=["starts_at", "modality"], name="unique_slot_time"),
+        ]
+
+    def __str__(self) -> str:
+        from consultations.formatting import format_clinic_time
+
+        return f"{format_clinic_time(self.starts_at)}, {self.get_modality_display()}"
+
+    @property
+    def ends_at(self):
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+    @property
+    def is_full(self) -> bool:
+        return self.held >= self.capacity
+
+
+class PreferredContact(models.TextChoices):
+    PHONE = "phone", "Phone call"
+    EMAIL = "email", "Email"
+    TEXT = "text", "Text message"
+
+
+class DiscussTopic(models.TextChoices):
+    FIT = "fit", "Whether treatment here could be right for me"
+    PROCESS = "process", "What treatment involves, step by step"
+    COST = "cost", "Cost and insurance"
+    OTHER = "other", "Something else"
+
+
+class TherapistAnswer(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    PREFER_NOT = "prefer_not", "I'd rather not say"
+
+
+class HeardAbout(models.TextChoices):
+    SEARCH = "search", "Web search"
+    CLINICIAN = "clinician", "My doctor or therapist"
+    FRIEND = "friend", "Friend or family"
+    SOCIAL = "social", "Social media"
+    OTHER = "other", "Somewhere else"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    CONFIRMED = "confirmed", "Confirmed"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Requests in these states are still going ahead and keep their place in the slot.
+ACTIVE_STATUSES = {Status.NEW, Status.CONTACTED, Status.CONFIRMED}
+# Requests in these states are over; the retention command purges them after a while.
+CLOSED_STATUSES = {Status.COMPLETED, Status.NO_SHOW, Status.DECLINED, Status.CANCELLED}
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class ConsultationRequestQuerySet(models.QuerySet):
+    def closed_before(self, when):
+        return self.filter(status__in=CLOSED_STATUSES, status_changed_at__lt=when)
+
+
+class ConsultationRequest(models.Model):
+    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    slot = models.ForeignKey(
+        AvailabilitySlot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+        help_text="Empty when the patient asked to be contacted to arrange a time.",
+    )
+    # True while this request occupies one place in `slot.held`.
+    holds_place = models.BooleanField(default=False, editable=False)
+    preferred_times = models.CharField("preferred days and times", max_length=300, blank=True)
+
+    full_name = models.CharField("name", max_length=100)
+    email = models.EmailField(max_length=254)
+    phone = PhoneNumberField(max_length=32, region="US")
+    preferred_contact = models.CharField(
+        "preferred contact", max_length=10, choices=PreferredContact.choices
+    )
+    state = models.CharField("state of residence", max_length=2, choices=US_STATES)
+    is_adult_confirmed = models.BooleanField("confirmed 18 or over", default=False)
+    discuss_topics = models.CharField(
+        "would like to discuss", max_length=60, blank=True, help_text="Comma-separated codes."
+    )
+    note = models.CharField(max_length=500, blank=True)
+    has_therapist = models.CharField(
+        "works with a therapist now", max_length=10, choices=TherapistAnswer.choices
+    )
+    heard_about = models.CharField(
+        "heard about the clinic from", max_length=10, choices=HeardAbout.choices, blank=True
+    )
+
+    contact_consent_at = models.DateTimeField("contact consent given at")
+    not_emergency_ack_at = models.DateTimeField("'not for emergencies' acknowledged at")
+    consent_policy_version = models.CharField(max_length=20)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_consultation_requests",
+    )
+    created_at = models.DateTimeField("received", default=timezone.now, editable=False)
+
+    confirmation_email_status = models.CharField(
+        "email", max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    # Only the exception's class name: a message text could carry an address.
+    confirmation_email_error = models.CharField(max_length=100, blank=True)
+    confirmation_email_sent_at = models.DateTimeField(null=True, blank=True)
+    staff_notified_at = models.DateTimeField(null=True, blank=True)
+
+    # The random key inside the patient's signed manage link, and a hash of the one-time
+    # form token that created the request (so a replayed form finds its first request).
+    manage_key = models.CharField(
+        max_length=64, unique=True, default=new_manage_key, editable=False
+    )
+    submission_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    objects = ConsultationRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "consultation request"
+        permissions = [("export_consultationrequest", "Can export consultation requests")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(holds_place=False) | Q(slot__isnull=False), name="place_needs_slot"
+            ),
+            models.UniqueConstraint(
+                fields=["submission_token_hash"],
+                condition=~Q(submission_token_hash=""),
+                name="one_request_per_form_token",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def get_discuss_topics_display(self) -> str:
+        labels = dict(DiscussTopic.choices)
+        return ", ".join(labels.get(code, code) for code in self.discuss_topics.split(",") if code)
+
+
+class StatusChange(models.Model):
+    request = models.ForeignKey(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=Status.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Empty when the patient made the change.",
+    )
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_from_status_display() or '–'} → {self.get_to_status_display()}"
+
+
+class StaffNote(models.Model):
+    request = models.ForeignKey(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="staff_notes"
+    )
+    text = models.TextField(max_length=2000)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Note of {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    CHANGE = "change", "Changed"
+    EXPORT = "export", "Exported"
+    DELETE = "delete", "Deleted"
+
+
+class AuditEvent(models.Model):
+    """One staff access to consultation requests. Rows are only ever added."""
+
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, editable=False
+    )
+    # Kept as text too, so the trail still names the person after their account is gone.
+    username = models.CharField(max_length=150, editable=False)
+    action = models.CharField(max_length=10, choices=AuditAction.choices, editable=False)
+    # A plain id, not a foreign key: the trail outlives purged requests.
+    request_id = models.PositiveBigIntegerField("request id", null=True, editable=False)
+    reference = models.CharField(max_length=12, blank=True, editable=False)
+    count = models.PositiveIntegerField(null=True, editable=False)
+    detail = models.CharField(max_length=200, blank=True, editable=False)
+    source_ip = models.GenericIPAddressField("from", null=True, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "audit event"
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.get_action_display().lower()} {self.reference or self.count}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events cannot be deleted.")

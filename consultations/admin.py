@@ -1,0 +1,562 @@
+"""Staff admin for availability, consultation requests and the audit trail.
+
+Request pages need the usual view/change permissions; export needs
+`consultations.export_consultationrequest`. Every view of a request's change page, every
+change and every export adds an AuditEvent.
+"""
+
+import csv
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from consultations.formatting import clinic_zone, clinic_zone_name, format_clinic_time
+from consultations.forms import SlotSeriesForm
+from consultations.models import (
+    ACTIVE_STATUSES,
+    AuditAction,
+    AuditEvent,
+    AvailabilitySlot,
+    ConsultationRequest,
+    Modality,
+    StaffNote,
+    Status,
+)
+from consultations.services import (
+    SlotUnavailable,
+    audit_event_record,
+    availability_slot_series_create,
+    consultation_request_resend_confirmation,
+    consultation_request_set_status,
+    staff_note_add,
+)
+
+# ---------------------------------------------------------------------------- slots
+
+
+class SlotStateFilter(admin.SimpleListFilter):
+    title = "show"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("upcoming", "Upcoming"), ("open", "Open"), ("full", "Full"), ("past", "Past")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        return {
+            "upcoming": lambda: queryset.filter(starts_at__gt=now),
+            "open": lambda: queryset.bookable(),
+            "full": lambda: queryset.filter(held__gte=F("capacity")),
+            "past": lambda: queryset.filter(starts_at__lte=now),
+        }.get(self.value(), lambda: queryset)()
+
+
+class AvailabilitySlotForm(forms.ModelForm):
+    class Meta:
+        model = AvailabilitySlot
+        fields = ["starts_at", "duration_minutes", "modality", "capacity", "is_open"]
+
+    def clean_capacity(self):
+        capacity = self.cleaned_data["capacity"]
+        held = self.instance.held if self.instance.pk else 0
+        if capacity < held:
+            raise forms.ValidationError(
+                f"{held} places are already taken; capacity cannot be lower than that."
+            )
+        if capacity < 1:
+            raise forms.ValidationError("Capacity must be at least 1.")
+        return capacity
+
+
+@admin.register(AvailabilitySlot)
+class AvailabilitySlotAdmin(admin.ModelAdmin):
+    form = AvailabilitySlotForm
+    list_display = ["when", "modality", "duration_minutes", "places", "is_open"]
+    list_editable = ["is_open"]
+    list_filter = [SlotStateFilter, "modality", "is_open"]
+    date_hierarchy = "starts_at"
+    ordering = ["starts_at"]
+    actions = ["open_slots", "close_slots"]
+    change_list_template = "admin/consultations/availabilityslot/change_list.html"
+
+    @admin.display(description="time", ordering="starts_at")
+    def when(self, slot):
+        return format_clinic_time(slot.starts_at)
+
+    @admin.display(description="held / capacity")
+    def places(self, slot):
+        return f"{slot.held} / {slot.capacity}"
+
+    def get_readonly_fields(self, request, obj=None):
+        # Patients booked against this time: moving it would silently change theirs.
+        if obj is not None and obj.requests.exists():
+            return ["starts_at", "duration_minutes", "modality", "held"]
+        return ["held"]
+
+    def get_fields(self, request, obj=None):
+        return ["starts_at", "duration_minutes", "modality", "capacity", "held", "is_open"]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        slot = self.get_object(request, object_id)
+        count = slot.requests.count() if slot is not None else 0
+        if count:
+            self.message_user(
+                request,
+                f"This slot cannot be deleted: {count} consultation request(s) are booked for "
+                "it, and deleting it would lose their time. Cancel or move those requests "
+                "first, or untick “open for booking” to stop new bookings.",
+                messages.ERROR,
+            )
+            return redirect("admin:consultations_availabilityslot_change", slot.pk)
+        return super().delete_view(request, object_id, extra_context)
+
+    @admin.action(description="Open selected slots for booking", permissions=["change"])
+    def open_slots(self, request, queryset):
+        count = queryset.update(is_open=True)
+        self.message_user(request, f"Opened {count} slot(s).", messages.SUCCESS)
+
+    @admin.action(description="Close selected slots to new bookings", permissions=["change"])
+    def close_slots(self, request, queryset):
+        count = queryset.update(is_open=False)
+        self.message_user(request, f"Closed {count} slot(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "generate/",
+                self.admin_site.admin_view(self.generate_series_view),
+                name="consultations_availabilityslot_generate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def generate_series_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = SlotSeriesForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            created, skipped = availability_slot_series_create(**form.cleaned_data)
+            self.message_user(
+                request,
+                f"Created {created} slot(s); skipped {skipped} that already existed.",
+                messages.SUCCESS,
+            )
+            return redirect("admin:consultations_availabilityslot_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Generate a series of slots",
+            "form": form,
+            "zone_name": clinic_zone_name(),
+        }
+        return TemplateResponse(
+            request, "admin/consultations/availabilityslot/generate_series.html", context
+        )
+
+
+# ------------------------------------------------------------------------- requests
+
+
+class RequestedTimeFilter(admin.SimpleListFilter):
+    title = "requested time"
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("week", "This week"),
+            ("upcoming", "Upcoming"),
+            ("past", "Past"),
+            ("none", "No time chosen"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        zone = clinic_zone()
+        today = timezone.localtime(now, zone).date()
+        day_start = datetime.combine(today, time.min, tzinfo=zone)
+        week_start = day_start - timedelta(days=today.weekday())
+        ranges = {
+            "today": (day_start, day_start + timedelta(days=1)),
+            "week": (week_start, week_start + timedelta(days=7)),
+        }
+        value = self.value()
+        if value in ranges:
+            start, end = ranges[value]
+            return queryset.filter(slot__starts_at__gte=start, slot__starts_at__lt=end)
+        if value == "upcoming":
+            return queryset.filter(slot__starts_at__gte=now)
+        if value == "past":
+            return queryset.filter(slot__starts_at__lt=now)
+        if value == "none":
+            return queryset.filter(slot__isnull=True)
+        return queryset
+
+
+class ModalityFilter(admin.SimpleListFilter):
+    title = "modality"
+    parameter_name = "modality"
+
+    def lookups(self, request, model_admin):
+        return Modality.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(slot__modality=self.value())
+        return queryset
+
+
+class StaffNoteInline(admin.TabularInline):
+    """Notes can be added, never edited or removed: each keeps its author and time."""
+
+    model = StaffNote
+    extra = 1
+    fields = ["text", "author", "created_at"]
+    readonly_fields = ["author", "created_at"]
+    verbose_name = "staff note"
+    verbose_name_plural = "staff notes (add-only; kept with the author and time)"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # Notes follow the request's own permissions, so roles need no separate note rights.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("consultations.view_consultationrequest") or (
+            request.user.has_perm("consultations.change_consultationrequest")
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("consultations.change_consultationrequest")
+
+
+SUBMITTED_FIELDS = [
+    "reference",
+    "requested_time",
+    "modality",
+    "preferred_times",
+    "created_at",
+    "full_name",
+    "email",
+    "phone",
+    "preferred_contact",
+    "state",
+    "is_adult_confirmed",
+    "discuss_topics_display",
+    "note",
+    "has_therapist",
+    "heard_about",
+    "contact_consent_at",
+    "not_emergency_ack_at",
+    "consent_policy_version",
+]
+DELIVERY_FIELDS = [
+    "confirmation_email_status",
+    "confirmation_email_error",
+    "confirmation_email_sent_at",
+    "staff_notified_at",
+]
+
+EXPORT_COLUMNS = [
+    "reference",
+    f"requested time ({clinic_zone_name()})",
+    "modality",
+    "status",
+    "name",
+    "email",
+    "phone",
+    "preferred contact",
+]
+
+
+def _csv_safe(value: str) -> str:
+    """Stop a spreadsheet from running a cell typed by a patient as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+class ConsultationRequestAdminForm(forms.ModelForm):
+    class Meta:
+        model = ConsultationRequest
+        fields = ["status", "assigned_to"]
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        instance = self.instance
+        reopening = (
+            status in ACTIVE_STATUSES
+            and instance.slot_id
+            and not instance.holds_place
+            and not AvailabilitySlot.objects.bookable().filter(pk=instance.slot_id).exists()
+        )
+        if reopening:
+            raise forms.ValidationError(
+                "Its time is no longer open, so this request cannot be re-opened. "
+                "Ask the patient to book a new time."
+            )
+        return status
+
+
+@admin.register(ConsultationRequest)
+class ConsultationRequestAdmin(admin.ModelAdmin):
+    form = ConsultationRequestAdminForm
+    list_display = [
+        "reference",
+        "requested_time",
+        "modality",
+        "status",
+        "assigned_to",
+        "created_at",
+        "confirmation_email_status",
+    ]
+    list_filter = [
+        "status",
+        RequestedTimeFilter,
+        ModalityFilter,
+        ("assigned_to", admin.RelatedOnlyFieldListFilter),
+        "confirmation_email_status",
+    ]
+    search_fields = ["reference", "full_name", "email", "phone"]
+    date_hierarchy = "created_at"
+    list_select_related = ["slot", "assigned_to"]
+    readonly_fields = [*SUBMITTED_FIELDS, *DELIVERY_FIELDS, "status_history"]
+    fieldsets = [
+        ("Requested", {"fields": SUBMITTED_FIELDS[:5]}),
+        ("Submitted by the patient (read-only)", {"fields": SUBMITTED_FIELDS[5:]}),
+        ("Handling", {"fields": ["status", "assigned_to", "status_history"]}),
+        ("Emails", {"fields": DELIVERY_FIELDS}),
+    ]
+    inlines = [StaffNoteInline]
+    actions = [
+        "mark_contacted",
+        "mark_confirmed",
+        "mark_declined",
+        "mark_cancelled",
+        "resend_confirmation",
+        "export_csv",
+    ]
+
+    # --- display
+
+    @admin.display(description="requested time", ordering="slot__starts_at")
+    def requested_time(self, obj):
+        return format_clinic_time(obj.slot.starts_at) if obj.slot else "To arrange"
+
+    @admin.display(description="modality", ordering="slot__modality")
+    def modality(self, obj):
+        return obj.slot.get_modality_display() if obj.slot else "–"
+
+    @admin.display(description="would like to discuss")
+    def discuss_topics_display(self, obj):
+        return obj.get_discuss_topics_display() or "–"
+
+    @admin.display(description="status history")
+    def status_history(self, obj):
+        rows = [
+            (
+                format_clinic_time(change.changed_at),
+                str(change),
+                change.changed_by.get_username() if change.changed_by else "patient or system",
+            )
+            for change in obj.status_changes.select_related("changed_by")
+        ]
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {} ({})</li>", rows))
+
+    # --- permissions
+
+    def has_add_permission(self, request):
+        return False  # requests come from patients through the booking form
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("consultations.export_consultationrequest")
+
+    # --- audit
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                audit_event_record(
+                    http_request=request, action=AuditAction.VIEW, consultation_request=obj
+                )
+        return response
+
+    def save_model(self, request, obj, form, change):
+        changed = []
+        if "status" in form.changed_data:
+            new_status = obj.status
+            obj.status = form.initial["status"]
+            try:
+                consultation_request_set_status(
+                    consultation_request=obj, status=new_status, by=request.user
+                )
+                changed.append(f"status: {form.initial['status']} → {new_status}")
+            except SlotUnavailable:
+                messages.error(request, "The status was not changed: its time is no longer open.")
+        if "assigned_to" in form.changed_data:
+            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=obj.assigned_to)
+            who = obj.assigned_to.get_username() if obj.assigned_to else "nobody"
+            changed.append(f"assigned to {who}")
+        if changed:
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.CHANGE,
+                consultation_request=obj,
+                detail="; ".join(changed),
+            )
+
+    def save_formset(self, request, form, formset, change):
+        # Only new notes come back: existing ones are shown read-only.
+        for note in formset.save(commit=False):
+            staff_note_add(consultation_request=form.instance, text=note.text, author=request.user)
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.CHANGE,
+                consultation_request=form.instance,
+                detail="added a staff note",
+            )
+
+    def delete_model(self, request, obj):
+        audit_event_record(
+            http_request=request, action=AuditAction.DELETE, consultation_request=obj
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_event_record(
+                http_request=request, action=AuditAction.DELETE, consultation_request=obj
+            )
+        super().delete_queryset(request, queryset)
+
+    # --- actions
+
+    def _set_status(self, request, queryset, status):
+        changed = skipped = 0
+        for obj in queryset.select_related("slot"):
+            before = obj.status
+            try:
+                did_change = consultation_request_set_status(
+                    consultation_request=obj, status=status, by=request.user
+                )
+            except SlotUnavailable:
+                did_change = False
+            if did_change:
+                changed += 1
+                audit_event_record(
+                    http_request=request,
+                    action=AuditAction.CHANGE,
+                    consultation_request=obj,
+                    detail=f"status: {before} → {status}",
+                )
+            else:
+                skipped += 1
+        label = Status(status).label.lower()
+        message = f"Marked {changed} request(s) {label}."
+        if skipped:
+            message += f" {skipped} already had that status or could not take a place again."
+        self.message_user(request, message, messages.SUCCESS if changed else messages.WARNING)
+
+    @admin.action(description="Mark selected as contacted", permissions=["change"])
+    def mark_contacted(self, request, queryset):
+        self._set_status(request, queryset, Status.CONTACTED)
+
+    @admin.action(description="Confirm selected", permissions=["change"])
+    def mark_confirmed(self, request, queryset):
+        self._set_status(request, queryset, Status.CONFIRMED)
+
+    @admin.action(description="Decline selected (frees their times)", permissions=["change"])
+    def mark_declined(self, request, queryset):
+        self._set_status(request, queryset, Status.DECLINED)
+
+    @admin.action(description="Cancel selected (frees their times)", permissions=["change"])
+    def mark_cancelled(self, request, queryset):
+        self._set_status(request, queryset, Status.CANCELLED)
+
+    @admin.action(description="Resend confirmation email", permissions=["change"])
+    def resend_confirmation(self, request, queryset):
+        count = 0
+        for obj in queryset:
+            consultation_request_resend_confirmation(consultation_request=obj)
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.CHANGE,
+                consultation_request=obj,
+                detail="resent the confirmation email",
+            )
+            count += 1
+        self.message_user(
+            request,
+            f"Queued the confirmation email again for {count} request(s). "
+            "The Email column shows whether it was sent.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Export selected to CSV", permissions=["export"])
+    def export_csv(self, request, queryset):
+        rows = list(queryset.select_related("slot").order_by("slot__starts_at", "created_at"))
+        zone = clinic_zone()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = timezone.localtime(timezone.now(), zone).strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = (
+            f'attachment; filename="consultation-requests-{stamp}.csv"'
+        )
+        response["Cache-Control"] = "no-store"
+        writer = csv.writer(response)
+        writer.writerow(EXPORT_COLUMNS)
+        for obj in rows:
+            slot = obj.slot
+            writer.writerow(
+                [
+                    obj.reference,
+                    timezone.localtime(slot.starts_at, zone).strftime("%Y-%m-%d %H:%M")
+                    if slot
+                    else "to arrange",
+                    slot.get_modality_display() if slot else "",
+                    obj.get_status_display(),
+                    _csv_safe(obj.full_name),
+                    _csv_safe(obj.email),
+                    obj.phone.as_e164 if obj.phone else "",
+                    obj.get_preferred_contact_display(),
+                ]
+            )
+        audit_event_record(
+            http_request=request,
+            action=AuditAction.EXPORT,
+            count=len(rows),
+            detail="CSV export",
+        )
+        return response
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only for everyone: needs view_auditevent to list; nobody can add, edit or delete."""
+
+    list_display = ["at", "username", "action", "reference", "count", "detail", "source_ip"]
+    list_filter = ["action", "at"]
+    search_fields = ["username", "reference"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

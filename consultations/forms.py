@@ -1,0 +1,363 @@
+"""The booking form, the patient's move form and the admin's slot-series form."""
+
+import re
+from datetime import time
+from itertools import groupby
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Field, Fieldset, Layout, Submit
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+
+from consultations.formatting import (
+    clinic_zone,
+    clinic_zone_name,
+    format_clinic_clock,
+    format_clinic_day,
+)
+from consultations.models import (
+    AvailabilitySlot,
+    DiscussTopic,
+    HeardAbout,
+    Modality,
+    PreferredContact,
+    TherapistAnswer,
+)
+from consultations.us_states import US_STATES
+
+NO_SLOT = "none"
+NO_SLOT_LABEL = "None of these times work for me: contact me to arrange a time"
+MAX_SLOTS_SHOWN = 24
+# Each missing answer says what to do, so the error summary never repeats one vague line.
+REQUIRED_MESSAGES = {
+    "full_name": "Enter your name.",
+    "email": "Enter your email address.",
+    "phone": "Enter your phone number.",
+    "preferred_contact": "Choose how we should contact you.",
+    "state": "Choose the state where you live.",
+    "is_adult": "Confirm that you are 18 or older. We can only see adults.",
+    "has_therapist": "Tell us if you see a therapist now, or choose “I'd rather not say”.",
+    "contact_consent": "Tick the box to let us contact you about this request.",
+    "not_emergency_ack": "Tick the box to show you understand this form is not for emergencies.",
+}
+TAKEN_MESSAGE = "That time was just taken. Please choose another time."
+
+
+def slot_label(slot: AvailabilitySlot) -> str:
+    """'Tuesday 3 March, 2:30 pm Eastern time, video call, 30 minutes'."""
+    return (
+        f"{format_clinic_day(slot.starts_at)}, {format_clinic_clock(slot.starts_at)} "
+        f"{clinic_zone_name(slot.starts_at)}, {slot.get_modality_display()}, "
+        f"{slot.duration_minutes} minutes"
+    )
+
+
+class SlotChoiceField(forms.Field):
+    """A slot id from the radio list, or "none" to be contacted to arrange a time.
+
+    Cleans to an AvailabilitySlot or None. Unknown ids and closed or past slots are
+    validation errors; a full slot is left to the hold in the service, which reports
+    "just taken" the same way whether the slot filled a minute ago or a millisecond ago.
+    """
+
+    default_error_messages = {
+        "required": "Choose a time, or choose to be contacted to arrange one.",
+        "invalid": "Please choose one of the times shown.",
+        "closed": "That time is no longer open. Please choose another time.",
+    }
+
+    def __init__(self, *, slots, **kwargs):
+        super().__init__(**kwargs)
+        self.slots = list(slots)
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if value in ("", NO_SLOT):
+            return value or None
+        if not value.isdigit() or len(value) > 18:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        slot = AvailabilitySlot.objects.filter(pk=int(value)).first()
+        if slot is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if not slot.is_open or slot.starts_at <= timezone.now():
+            raise forms.ValidationError(self.error_messages["closed"], code="closed")
+        return slot
+
+    def clean(self, value):
+        cleaned = self.to_python(value)
+        if cleaned is None:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return None if cleaned == NO_SLOT else cleaned
+
+
+class SlotFormMixin:
+    """Shared by the booking and move forms: the slot list grouped by day for the template."""
+
+    def slot_groups(self):
+        selected = str(self["slot"].value() or "")
+        groups = []
+        zone = clinic_zone()
+        by_day = groupby(
+            self.fields["slot"].slots, key=lambda s: timezone.localtime(s.starts_at, zone).date()
+        )
+        for _day, slots in by_day:
+            slots = list(slots)
+            groups.append(
+                {
+                    "day": format_clinic_day(slots[0].starts_at),
+                    "options": [
+                        {
+                            "value": str(slot.pk),
+                            "label": slot_label(slot),
+                            # The day and zone are read out but not repeated on screen,
+                            # where the day's heading and the intro already say them.
+                            "day": format_clinic_day(slot.starts_at),
+                            "clock": format_clinic_clock(slot.starts_at),
+                            "zone": clinic_zone_name(slot.starts_at),
+                            "details": f"{slot.get_modality_display()}, "
+                            f"{slot.duration_minutes} minutes",
+                            "checked": str(slot.pk) == selected,
+                        }
+                        for slot in slots
+                    ],
+                }
+            )
+        return groups
+
+    def slot_none_checked(self):
+        return str(self["slot"].value() or "") == NO_SLOT
+
+
+def _bookable_slots():
+    # The soonest open times only: a short list is calmer, and "contact me to arrange a
+    # time" covers everything later.
+    return AvailabilitySlot.objects.bookable().order_by("starts_at", "modality")[:MAX_SLOTS_SHOWN]
+
+
+class BookingForm(SlotFormMixin, forms.Form):
+    slot = SlotChoiceField(slots=(), label="Choose a time")
+    preferred_times = forms.CharField(
+        label="If none of these times work: which days and times suit you?",
+        max_length=300,
+        required=False,
+        help_text="For example: weekday mornings, or Tuesday after 3 pm.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    full_name = forms.CharField(
+        label="Your name", max_length=100, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    phone = PhoneNumberField(
+        label="Phone",
+        region="US",
+        max_length=32,
+        help_text="A US number, for example (555) 010-0123.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    preferred_contact = forms.ChoiceField(
+        label="How should we contact you?",
+        choices=PreferredContact.choices,
+        widget=forms.RadioSelect,
+    )
+    state = forms.ChoiceField(
+        label="State where you live",
+        choices=[("", "Choose your state")] + US_STATES,
+        widget=forms.Select(attrs={"autocomplete": "address-level1"}),
+    )
+    is_adult = forms.BooleanField(label="I am 18 or older")
+    discuss_topics = forms.MultipleChoiceField(
+        label="What would you like to talk about? (optional)",
+        choices=DiscussTopic.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(
+        label="Anything else we should know? (optional)",
+        help_text="Please do not include medical details. At most 500 characters.",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    has_therapist = forms.ChoiceField(
+        label="Do you see a therapist or counselor now?",
+        choices=TherapistAnswer.choices,
+        widget=forms.RadioSelect,
+    )
+    heard_about = forms.ChoiceField(
+        label="How did you hear about us? (optional)",
+        choices=[("", "Choose one")] + HeardAbout.choices,
+        required=False,
+    )
+    contact_consent = forms.BooleanField(
+        label="You may contact me by phone, email or text about this request."
+    )
+    not_emergency_ack = forms.BooleanField(
+        label="I understand this form is not for emergencies. In a crisis I will call or "
+        "text 988, or call 911."
+    )
+    # Bot traps: a field people never see, and the time the form was served.
+    website = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    started = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    form_token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+    error_order = [
+        "slot",
+        "preferred_times",
+        "full_name",
+        "email",
+        "phone",
+        "preferred_contact",
+        "state",
+        "is_adult",
+        "discuss_topics",
+        "note",
+        "has_therapist",
+        "heard_about",
+        "contact_consent",
+        "not_emergency_ack",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].slots = list(_bookable_slots())
+        self.fields["phone"].error_messages["invalid"] = (
+            "Enter a US phone number, for example (555) 010-0123."
+        )
+        for name, message in REQUIRED_MESSAGES.items():
+            self.fields[name].error_messages["required"] = message
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Field("slot", template="consultations/includes/slot_field.html"),
+            Fieldset(
+                "About you",
+                "full_name",
+                "email",
+                "phone",
+                "preferred_contact",
+                "state",
+                "is_adult",
+            ),
+            Fieldset(
+                "About your visit",
+                "discuss_topics",
+                "note",
+                "has_therapist",
+                "heard_about",
+            ),
+            Fieldset("Before you send", "contact_consent", "not_emergency_ack"),
+            Field("website", wrapper_class="visually-hidden"),
+            "started",
+            "form_token",
+            HTML('<p class="form-text">We reply within one working day.</p>'),
+            Submit("submit", "Request this consultation"),
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            "slot" in cleaned
+            and cleaned["slot"] is None
+            and not cleaned.get("preferred_times", "").strip()
+        ):
+            self.add_error(
+                "preferred_times", "Tell us which days and times suit you, so we can call then."
+            )
+        return cleaned
+
+    def is_bot(self) -> bool:
+        """True when the honeypot is filled or the form came back too fast to be human."""
+        from consultations.tokens import form_started_age
+
+        if self.data.get("website"):
+            return True
+        age = form_started_age(self.data.get("started", ""))
+        return age is None or age < settings.CLINIC_BOOKING_MIN_SECONDS
+
+    def error_summary(self):
+        """(field id, message) pairs, in page order, for the summary at the top."""
+        items = [("", error) for error in self.non_field_errors()]
+        for name in self.error_order:
+            for error in self.errors.get(name, []):
+                items.append((self.first_input_id(name), error))
+        return items
+
+    def first_input_id(self, name: str) -> str:
+        """The id of the field's input, or of its first option for a group of choices."""
+        bound = self[name]
+        grouped = isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+        return f"{bound.auto_id}_0" if grouped else bound.auto_id
+
+
+class MoveForm(SlotFormMixin, forms.Form):
+    slot = SlotChoiceField(slots=(), label="Choose a new time")
+
+    def __init__(self, *args, current_slot=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slot"].slots = [s for s in _bookable_slots() if s != current_slot]
+
+    def clean_slot(self):
+        slot = self.cleaned_data["slot"]
+        if slot is None:
+            raise forms.ValidationError("Choose one of the times shown.")
+        return slot
+
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class SlotSeriesForm(forms.Form):
+    start_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, initial=[0, 1, 2, 3, 4]
+    )
+    start_times = forms.CharField(
+        max_length=300,
+        help_text="24-hour times separated by commas, in the clinic's time zone. "
+        "For example: 09:00, 10:30, 14:00",
+    )
+    duration_minutes = forms.IntegerField(min_value=5, max_value=240, initial=30)
+    modality = forms.ChoiceField(choices=Modality.choices)
+    capacity = forms.IntegerField(min_value=1, max_value=50, initial=1)
+
+    def clean_start_times(self):
+        times = []
+        for part in re.split(r"[,\s]+", self.cleaned_data["start_times"].strip()):
+            if not part:
+                continue
+            match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", part)
+            if not match:
+                raise forms.ValidationError(f"“{part[:10]}” is not a time like 09:30.")
+            times.append(time(int(match[1]), int(match[2])))
+        if not times:
+            raise forms.ValidationError("Enter at least one start time.")
+        return times
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end:
+            if end < start:
+                self.add_error("end_date", "The end date is before the start date.")
+            elif (end - start).days > 366:
+                self.add_error("end_date", "Choose a range of at most one year.")
+        return cleaned

@@ -1,0 +1,65 @@
+"""Emails about consultation requests.
+
+Subjects never name the treatment; bodies carry the reference, the time, the modality
+and links, never what the patient typed.
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from clinic.models import ClinicDetails
+from consultations.calendar_files import consultation_ics
+from consultations.models import ConsultationRequest
+from consultations.tokens import manage_token_make
+
+
+def absolute_url(path: str) -> str:
+    return settings.CLINIC_SITE_URL.rstrip("/") + path
+
+
+def patient_confirmation_message(consultation_request: ConsultationRequest) -> EmailMessage:
+    clinic = ClinicDetails.objects.cached()
+    manage_url = absolute_url(
+        reverse("consultations:manage", args=[manage_token_make(consultation_request)])
+    )
+    context = {
+        "clinic": clinic,
+        "consultation_request": consultation_request,
+        "slot": consultation_request.slot,
+        "manage_url": manage_url,
+    }
+    message = EmailMessage(
+        subject=f"Your consultation request with {clinic.name}",
+        body=render_to_string("emails/consultation_confirmation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[consultation_request.email],
+    )
+    if consultation_request.slot is not None:
+        message.attach("consultation.ics", consultation_ics(consultation_request), "text/calendar")
+    return message
+
+
+def staff_notification_message(
+    consultation_request: ConsultationRequest, change: str = "new"
+) -> EmailMessage:
+    """`change` is "new", "cancelled" or "moved"."""
+    admin_url = absolute_url(
+        reverse("admin:consultations_consultationrequest_change", args=[consultation_request.pk])
+    )
+    subjects = {
+        "new": f"New consultation request {consultation_request.reference}",
+        "cancelled": f"Consultation request {consultation_request.reference} cancelled",
+        "moved": f"Consultation request {consultation_request.reference} moved",
+    }
+    body = render_to_string(
+        "emails/consultation_staff_notice.txt",
+        {"consultation_request": consultation_request, "change": change, "admin_url": admin_url},
+    )
+    return EmailMessage(
+        subject=subjects[change],
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[settings.CLINIC_NOTIFY_EMAIL],
+    )

@@ -1,0 +1,326 @@
+"""Writes for consultations: holding places, creating and changing requests, the audit trail.
+
+Places in a slot are counted in the database with conditional updates, never by reading
+the count into Python first, so concurrent bookings cannot overfill a slot.
+"""
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from consultations.formatting import clinic_zone
+from consultations.models import (
+    ACTIVE_STATUSES,
+    CONSENT_POLICY_VERSION,
+    AuditEvent,
+    AvailabilitySlot,
+    ConsultationRequest,
+    EmailStatus,
+    StaffNote,
+    Status,
+    StatusChange,
+    new_reference,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class SlotUnavailable(Exception):
+    """The slot is closed, past or full."""
+
+
+class DuplicateSubmission(Exception):
+    """The one-time form token was already used; `existing` is the request it created."""
+
+    def __init__(self, existing: ConsultationRequest):
+        super().__init__("form token already used")
+        self.existing = existing
+
+
+class TooLateToChange(Exception):
+    """The appointment is inside the self-service cut-off, or the request is closed."""
+
+
+def submission_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def availability_slot_hold(*, slot_id: int) -> None:
+    """Take one place in a bookable slot, or raise SlotUnavailable."""
+    taken = AvailabilitySlot.objects.filter(
+        pk=slot_id, is_open=True, starts_at__gt=timezone.now(), held__lt=F("capacity")
+    ).update(held=F("held") + 1)
+    if taken == 0:
+        raise SlotUnavailable
+
+
+def availability_slot_release(*, slot_id: int) -> None:
+    AvailabilitySlot.objects.filter(pk=slot_id, held__gt=0).update(held=F("held") - 1)
+
+
+def _enqueue_emails(request_id: int) -> None:
+    from consultations.tasks import send_consultation_request_emails
+
+    transaction.on_commit(lambda: send_consultation_request_emails.enqueue(request_id))
+
+
+def _enqueue_staff_change_notice(request_id: int, change: str) -> None:
+    from consultations.tasks import send_staff_change_notice
+
+    transaction.on_commit(lambda: send_staff_change_notice.enqueue(request_id, change))
+
+
+def consultation_request_create(
+    *,
+    slot: AvailabilitySlot | None,
+    full_name: str,
+    email: str,
+    phone: str,
+    preferred_contact: str,
+    state: str,
+    discuss_topics: Iterable[str] = (),
+    note: str = "",
+    has_therapist: str,
+    heard_about: str = "",
+    preferred_times: str = "",
+    submission_token: str | None = None,
+    notify: bool = True,
+) -> ConsultationRequest:
+    """Hold a place (if a slot was chosen) and create the request, in one transaction.
+
+    Raises SlotUnavailable if the slot cannot take another request, and
+    DuplicateSubmission if `submission_token` already created a request.
+    """
+    token_hash = submission_token_hash(submission_token) if submission_token else ""
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                if slot is not None:
+                    availability_slot_hold(slot_id=slot.pk)
+                now = timezone.now()
+                consultation_request = ConsultationRequest.objects.create(
+                    reference=new_reference(),
+                    slot=slot,
+                    holds_place=slot is not None,
+                    preferred_times=preferred_times if slot is None else "",
+                    full_name=full_name,
+                    email=email,
+                    phone=phone,
+                    preferred_contact=preferred_contact,
+                    state=state,
+                    is_adult_confirmed=True,
+                    discuss_topics=",".join(discuss_topics),
+                    note=note,
+                    has_therapist=has_therapist,
+                    heard_about=heard_about,
+                    contact_consent_at=now,
+                    not_emergency_ack_at=now,
+                    consent_policy_version=CONSENT_POLICY_VERSION,
+                    status=Status.NEW,
+                    status_changed_at=now,
+                    created_at=now,
+                    submission_token_hash=token_hash,
+                )
+                StatusChange.objects.create(
+                    request=consultation_request, to_status=Status.NEW, changed_at=now
+                )
+                if notify:
+                    _enqueue_emails(consultation_request.pk)
+                return consultation_request
+        except IntegrityError:
+            existing = (
+                ConsultationRequest.objects.filter(submission_token_hash=token_hash).first()
+                if token_hash
+                else None
+            )
+            if existing is not None:
+                raise DuplicateSubmission(existing) from None
+            # Otherwise a reference collided (about one in a billion): try a new one.
+    raise RuntimeError("could not allocate a unique reference")
+
+
+def consultation_request_set_status(
+    *, consultation_request: ConsultationRequest, status: str, by=None
+) -> bool:
+    """Move a request to `status`, recording who and when; frees or re-takes its place.
+
+    Cancelling or declining frees the place. Re-opening a cancelled or declined request
+    takes a place again and raises SlotUnavailable if there is none. Returns False when
+    the request already had that status.
+    """
+    with transaction.atomic():
+        current = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+        if current.status == status:
+            return False
+        updates = {"status": status, "status_changed_at": timezone.now()}
+        if status in (Status.CANCELLED, Status.DECLINED) and current.holds_place:
+            availability_slot_release(slot_id=current.slot_id)
+            updates["holds_place"] = False
+        elif status in ACTIVE_STATUSES and current.slot_id and not current.holds_place:
+            availability_slot_hold(slot_id=current.slot_id)
+            updates["holds_place"] = True
+        ConsultationRequest.objects.filter(pk=current.pk).update(**updates)
+        StatusChange.objects.create(
+            request=current,
+            from_status=current.status,
+            to_status=status,
+            changed_at=updates["status_changed_at"],
+            changed_by=by,
+        )
+    for field, value in updates.items():
+        setattr(consultation_request, field, value)
+    return True
+
+
+def _check_self_service_allowed(consultation_request: ConsultationRequest) -> None:
+    from consultations.selfservice import self_service_closed_reason
+
+    if self_service_closed_reason(consultation_request):
+        raise TooLateToChange
+
+
+def consultation_request_cancel_by_patient(*, consultation_request: ConsultationRequest) -> None:
+    """The patient cancels from their manage link; frees the place and tells the clinic."""
+    with transaction.atomic():
+        _check_self_service_allowed(consultation_request)
+        consultation_request_set_status(
+            consultation_request=consultation_request, status=Status.CANCELLED
+        )
+        _enqueue_staff_change_notice(consultation_request.pk, "cancelled")
+
+
+def consultation_request_move(
+    *, consultation_request: ConsultationRequest, new_slot: AvailabilitySlot
+) -> None:
+    """Move a request to another slot: hold the new place and free the old one, atomically.
+
+    The request goes back to "new" so staff confirm the new time, and the patient gets a
+    fresh confirmation.
+    """
+    with transaction.atomic():
+        current = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+        _check_self_service_allowed(current)
+        if current.slot_id == new_slot.pk:
+            return
+        availability_slot_hold(slot_id=new_slot.pk)
+        if current.holds_place:
+            availability_slot_release(slot_id=current.slot_id)
+        now = timezone.now()
+        ConsultationRequest.objects.filter(pk=current.pk).update(
+            slot=new_slot,
+            holds_place=True,
+            preferred_times="",
+            status=Status.NEW,
+            status_changed_at=now,
+            confirmation_email_status=EmailStatus.PENDING,
+            confirmation_email_error="",
+        )
+        if current.status != Status.NEW:
+            StatusChange.objects.create(
+                request=current, from_status=current.status, to_status=Status.NEW, changed_at=now
+            )
+        _enqueue_emails(current.pk)
+        _enqueue_staff_change_notice(current.pk, "moved")
+    consultation_request.refresh_from_db()
+
+
+def consultation_request_resend_confirmation(*, consultation_request: ConsultationRequest) -> None:
+    """Send the patient's confirmation again (and the staff notice, if it never went)."""
+    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(
+        confirmation_email_status=EmailStatus.PENDING, confirmation_email_error=""
+    )
+    _enqueue_emails(consultation_request.pk)
+
+
+def staff_note_add(*, consultation_request: ConsultationRequest, text: str, author) -> StaffNote:
+    return StaffNote.objects.create(request=consultation_request, text=text, author=author)
+
+
+def _client_ip(http_request: HttpRequest | None) -> str | None:
+    # REMOTE_ADDR only: behind a proxy, the proxy must pass the client's address through
+    # (see README); a client-supplied X-Forwarded-For header is never trusted here.
+    return http_request.META.get("REMOTE_ADDR") or None if http_request else None
+
+
+def audit_event_record(
+    *,
+    http_request: HttpRequest | None,
+    action: str,
+    consultation_request: ConsultationRequest | None = None,
+    count: int | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    """Add one row to the append-only audit trail. `detail` must carry no patient data."""
+    user = getattr(http_request, "user", None)
+    authenticated = user is not None and user.is_authenticated
+    return AuditEvent.objects.create(
+        user=user if authenticated else None,
+        username=user.get_username() if authenticated else "",
+        action=action,
+        request_id=consultation_request.pk if consultation_request else None,
+        reference=consultation_request.reference if consultation_request else "",
+        count=count,
+        detail=detail[:200],
+        source_ip=_client_ip(http_request),
+    )
+
+
+def availability_slot_series_create(
+    *,
+    start_date: date,
+    end_date: date,
+    weekdays: Iterable[int],
+    start_times: Iterable[time],
+    duration_minutes: int,
+    modality: str,
+    capacity: int = 1,
+) -> tuple[int, int]:
+    """Create a slot on each chosen weekday (0 = Monday) at each start time, in the clinic's
+    zone, from start_date to end_date inclusive. Existing slots are skipped.
+
+    Returns (created, skipped).
+    """
+    weekdays = set(weekdays)
+    start_times = sorted(set(start_times))
+    zone = clinic_zone()
+    wanted: list[datetime] = []
+    day = start_date
+    while day <= end_date:
+        if day.weekday() in weekdays:
+            wanted.extend(datetime.combine(day, at, tzinfo=zone) for at in start_times)
+        day += timedelta(days=1)
+    existing = set(
+        AvailabilitySlot.objects.filter(starts_at__in=wanted, modality=modality).values_list(
+            "starts_at", flat=True
+        )
+    )
+    new = [
+        AvailabilitySlot(
+            starts_at=at, duration_minutes=duration_minutes, modality=modality, capacity=capacity
+        )
+        for at in wanted
+        if at not in existing
+    ]
+    with transaction.atomic():
+        AvailabilitySlot.objects.bulk_create(new)
+    return len(new), len(wanted) - len(new)
+
+
+def consultation_requests_purge(*, older_than_days: int, dry_run: bool = False) -> int:
+    """Delete requests that closed more than `older_than_days` ago, with their notes and
+    history. The audit trail keeps only ids and references. Returns how many."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    with transaction.atomic():
+        old = ConsultationRequest.objects.closed_before(cutoff)
+        count = old.count()
+        if not dry_run:
+            # Closed requests hold no place, except completed and no-show ones, whose
+            # slots are in the past; the held count stays as the slot's history.
+            old.delete()
+    return count

@@ -1,0 +1,272 @@
+"""The patient's booking flow over HTTP: the form, validation, bot traps, the hold and the
+confirmation page."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from icalendar import Calendar
+
+from consultations.models import AvailabilitySlot, ConsultationRequest, Status
+from tests.consultations.conftest import VALID_ANSWERS, form_tokens, submit
+from tests.factories import AvailabilitySlotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def test_book_link_on_every_page_marks_current(client):
+    home = client.get("/").content.decode()
+    assert '<a href="/book/">Book a consultation</a>' in home
+    book = client.get("/book/").content.decode()
+    assert '<a href="/book/" aria-current="page">Book a consultation</a>' in book
+
+
+def test_form_lists_open_slots_grouped_by_day_with_full_labels(client, settings):
+    settings.TIME_ZONE = "America/New_York"
+    # Tuesday 3 March 2037, 2:30 pm in New York.
+    start = datetime(2037, 3, 3, 19, 30, tzinfo=UTC)
+    AvailabilitySlotFactory(starts_at=start)
+    AvailabilitySlotFactory(starts_at=start + timedelta(days=1), modality="phone")
+    AvailabilitySlotFactory(starts_at=start + timedelta(hours=1), is_open=False)
+    AvailabilitySlotFactory(starts_at=start + timedelta(hours=2), held=1)  # full
+    AvailabilitySlotFactory(starts_at=timezone.now() - timedelta(hours=1))  # past
+    html = client.get("/book/").content.decode()
+    text = _text(html)
+    assert "Tuesday 3 March, 2:30 pm Eastern time, video call, 30 minutes" in text
+    assert "Wednesday 4 March, 2:30 pm Eastern time, phone call, 30 minutes" in text
+    assert html.count('type="radio" name="slot"') == 3  # two open slots and "none"
+    assert "<legend>Tuesday 3 March</legend>" in html
+    assert "<legend>Wednesday 4 March</legend>" in html
+    assert "None of these times work for me: contact me to arrange a time" in html
+    assert "All times are Eastern time" in html
+    assert "<script" not in html.replace('type="application/ld+json"', "")
+    assert html.count("<h1") == 1
+
+
+def test_successful_booking_holds_slot_and_redirects(client, slot, mailoutbox):
+    response = submit(client, slot)
+    assert response.status_code == 302
+    assert response["Location"] == "/book/requested/"
+    request = ConsultationRequest.objects.get()
+    slot.refresh_from_db()
+    assert slot.held == 1 and request.holds_place
+    assert request.status == Status.NEW
+    assert request.status_changes.get().to_status == Status.NEW
+    assert request.discuss_topics == "fit,cost"
+    assert str(request.phone) == "+12025550143"
+    assert request.consent_policy_version and request.contact_consent_at
+    assert re.fullmatch(r"KC-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}", request.reference)
+
+
+def test_confirmation_page_shows_reference_time_next_steps(client, slot):
+    submit(client, slot)
+    request = ConsultationRequest.objects.get()
+    response = client.get("/book/requested/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert request.reference in html
+    assert "Eastern time" in html and "will contact you" in html
+    assert "cancel" in html.lower() and "988" in html
+    assert "/book/requested/calendar.ics" in html
+    # The URL and page carry no patient detail.
+    assert "Alex" not in html and "alex@example.com" not in html
+    assert "SECRET-NOTE-TEXT" not in html
+
+
+def test_confirmation_page_without_session_goes_to_form(client):
+    assert client.get("/book/requested/")["Location"] == "/book/"
+    assert client.get("/book/requested/calendar.ics").status_code == 404
+
+
+def test_confirmation_ics_is_neutral(client, slot):
+    submit(client, slot)
+    response = client.get("/book/requested/calendar.ics")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar"
+    calendar = Calendar.from_ical(response.content)
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == "Consultation with Riverside Ketamine Clinic"
+    assert event.decoded("DTSTART") == slot.starts_at
+    raw = response.content.decode()
+    for private in ("Alex", "alex@example.com", "555-0143", "5550143", "SECRET-NOTE"):
+        assert private not in raw
+
+
+def test_contact_me_option_needs_preferred_times(client):
+    response = submit(client, None, preferred_times="")
+    assert response.status_code == 200
+    assert "Tell us which days and times suit you" in response.content.decode()
+    response = submit(client, None)
+    assert response.status_code == 302
+    request = ConsultationRequest.objects.get()
+    assert request.slot is None and request.preferred_times == "Weekday mornings"
+    assert "contact you to arrange a time" in client.get("/book/requested/").content.decode()
+
+
+def test_errors_summary_links_fields_and_keeps_input(client, slot):
+    response = submit(
+        client, slot, email="not-an-email", phone="12", state="", is_adult=None, note="kept text"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert ConsultationRequest.objects.count() == 0
+    summary = re.search(r'<div class="alert alert-danger error-summary"(.*?)</div>', html, re.S)
+    assert summary and 'role="alert"' in summary[0] and 'tabindex="-1"' in summary[0]
+    for field_id in ("id_email", "id_phone", "id_state", "id_is_adult"):
+        assert f'href="#{field_id}"' in summary[0]
+        assert f'id="{field_id}"' in html
+    # Messages beside the fields, tied to them for screen readers.
+    email_input = re.search(r'<input[^>]*name="email"[^>]*>', html)[0]
+    assert 'aria-invalid="true"' in email_input
+    assert 'aria-describedby="id_email_error"' in email_input
+    assert 'id="id_email_error"' in html
+    assert 'value="Alex Example"' in html and "kept text" in html
+    assert f'value="{slot.pk}" id="id_slot" checked' in html
+    assert "<title>Error: Book a consultation" in html
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"full_name": "Alex\x00Example"}, "Null characters are not allowed"),
+        ({"full_name": "A" * 100_000}, "at most 100 characters"),
+        ({"note": "x" * 501}, "at most 500 characters"),
+        ({"email": "x" * 300 + "@example.com"}, "at most 254 characters"),
+        ({"phone": "not a phone"}, "Enter a US phone number"),
+        ({"slot": "999999"}, "Please choose one of the times shown"),
+        ({"slot": "abc"}, "Please choose one of the times shown"),
+        ({"slot": "9" * 40}, "Please choose one of the times shown"),
+        ({"slot": ""}, "Choose a time, or choose to be contacted"),
+        ({"state": "ZZ"}, "Select a valid choice"),
+        ({"preferred_contact": "pigeon"}, "Select a valid choice"),
+        ({"discuss_topics": ["fit", "nonsense"]}, "Select a valid choice"),
+        ({"has_therapist": "maybe"}, "Select a valid choice"),
+        ({"contact_consent": None}, "Tick the box to let us contact you"),
+        ({"not_emergency_ack": None}, "understand this form is not for emergencies"),
+        ({"is_adult": None}, "Confirm that you are 18 or older"),
+        ({"full_name": ""}, "Enter your name."),
+        ({"preferred_contact": None}, "Choose how we should contact you."),
+    ],
+)
+def test_bad_input_gives_clear_errors_never_500(client, slot, overrides, message):
+    response = submit(client, slot, **overrides)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
+
+
+def test_closed_and_past_slots_are_refused(client):
+    closed = AvailabilitySlotFactory(is_open=False)
+    past = AvailabilitySlotFactory(starts_at=timezone.now() - timedelta(minutes=5))
+    for slot in (closed, past):
+        response = submit(client, slot)
+        assert "That time is no longer open" in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
+
+
+def test_malformed_post_values_never_500(client, slot):
+    tokens = form_tokens(client)
+    response = client.post(
+        "/book/", {**tokens, "slot": ["1", "2"], "started": "garbage", "form_token": "x" * 5000}
+    )
+    assert response.status_code == 200
+    assert ConsultationRequest.objects.count() == 0
+
+
+def test_full_slot_shows_just_taken_with_next_times_and_keeps_input(client, slot):
+    later = AvailabilitySlotFactory(starts_at=slot.starts_at + timedelta(days=1))
+    tokens = form_tokens(client)
+    AvailabilitySlot.objects.filter(pk=slot.pk).update(held=1)  # someone else got there first
+    response = submit(client, slot, tokens=tokens)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "That time was just taken" in html
+    assert "The next open times are" in html and "Eastern time" in html
+    assert f'value="{later.pk}"' in html and f'value="{slot.pk}"' not in html
+    assert 'value="Alex Example"' in html
+    assert ConsultationRequest.objects.count() == 0
+    slot.refresh_from_db()
+    assert slot.held == 1
+
+
+def test_double_submit_creates_one_request_and_shows_first(client, slot):
+    tokens = form_tokens(client)
+    first = submit(client, slot, tokens=tokens)
+    second = submit(client, slot, tokens=tokens)
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == "/book/requested/"
+    assert ConsultationRequest.objects.count() == 1
+    slot.refresh_from_db()
+    assert slot.held == 1
+    reference = ConsultationRequest.objects.get().reference
+    assert reference in client.get("/book/requested/").content.decode()
+
+
+def test_unknown_form_token_asks_to_send_again(client, slot):
+    tokens = form_tokens(client)
+    response = submit(client, slot, tokens={**tokens, "form_token": "forged"})
+    assert "This form had expired" in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
+    # The re-shown form carries a fresh token, so sending it again works.
+    token = response.context["form"]["form_token"].value()
+    started = response.context["form"]["started"].value()
+    assert submit(client, slot, tokens={"form_token": token, "started": started}).status_code == 302
+
+
+def test_honeypot_saves_nothing_and_answers_calmly(client, slot):
+    response = submit(client, slot, website="http://spam.example")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "could not send your request just now" in html
+    assert ConsultationRequest.objects.count() == 0
+    honeypot = re.search(r'<input[^>]*name="website"[^>]*>', html)[0]
+    assert 'tabindex="-1"' in honeypot and 'autocomplete="off"' in honeypot
+    assert "Leave this empty" in html and "visually-hidden" in html
+
+
+@override_settings(CLINIC_BOOKING_MIN_SECONDS=3)
+def test_too_fast_submission_is_refused_then_accepted(client, slot, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    tokens = form_tokens(client)
+    response = submit(client, slot, tokens=tokens)
+    assert "could not send your request just now" in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
+    time_machine.shift(4)
+    token = response.context["form"]["form_token"].value()
+    assert submit(client, slot, tokens={**tokens, "form_token": token}).status_code == 302
+
+
+def test_forged_start_time_counts_as_bot(client, slot):
+    tokens = form_tokens(client)
+    response = submit(client, slot, tokens={**tokens, "started": "1:forged"})
+    assert "could not send your request just now" in response.content.decode()
+
+
+@override_settings(CLINIC_BOOKING_RATE_LIMIT="2/h")
+def test_rate_limit_gives_friendly_429(client):
+    responses = [submit(client, None) for _ in range(3)]
+    assert [r.status_code for r in responses] == [302, 302, 429]
+    assert "Too many tries" in responses[2].content.decode()
+    assert client.get("/book/").status_code == 200  # reading the form is never limited
+
+
+@override_settings(CLINIC_BOOKING_RATE_LIMIT="off")
+def test_rate_limit_off(client):
+    assert all(submit(client, None).status_code == 302 for _ in range(7))
+
+
+def test_csrf_is_enforced():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/book/", VALID_ANSWERS)
+    assert response.status_code == 403
+
+
+def test_booking_page_rejects_other_methods(client):
+    assert client.put("/book/").status_code == 405
