@@ -38,11 +38,14 @@ def get(base: str, path: str, headers: dict | None = None):
         conn.close()
 
 
-def run_wrk(url: str, *, duration: int, connections: int, expect: int, headers=()) -> dict:
+def run_wrk(
+    url: str, *, master: int, duration: int, connections: int, expect: int, headers=()
+) -> dict:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "2s"]
     command += ["-s", str(LUA)]
     for header in headers:
         command += ["-H", header]
+    cpu_before = workers_cpu_seconds(master)
     result = subprocess.run(
         [*command, url],
         env={**os.environ, "BENCH_EXPECT": str(expect)},
@@ -51,11 +54,13 @@ def run_wrk(url: str, *, duration: int, connections: int, expect: int, headers=(
         timeout=duration + 30,
         check=True,
     )
+    cpu = workers_cpu_seconds(master) - cpu_before
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("BENCH "))
     data = json.loads(line.removeprefix("BENCH "))
     seconds = data["duration_us"] / 1e6
     return {
         "rps": data["requests"] / seconds if seconds else 0.0,
+        "cpu_us": cpu / data["requests"] * 1e6 if data["requests"] else 0.0,
         "p50": data["p50_us"] / 1000,
         "p99": data["p99_us"] / 1000,
         "errors": data["unexpected"] + data["socket"],
@@ -82,10 +87,22 @@ def conditional_headers(base: str, path: str) -> list[str]:
     return sent
 
 
+def worker_pids(master: int) -> list[str]:
+    return Path(f"/proc/{master}/task/{master}/children").read_text().split()
+
+
+def workers_cpu_seconds(master: int) -> float:
+    """User plus system CPU time of all gunicorn workers so far."""
+    ticks = 0
+    for pid in worker_pids(master):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def worker_rss_mb(master: int) -> list[float]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     sizes = []
-    for pid in children:
+    for pid in worker_pids(master):
         status = Path(f"/proc/{pid}/status").read_text()
         kb = int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
         sizes.append(kb / 1024)
@@ -112,74 +129,124 @@ def main() -> int:
 
     article = first_article_path(base)
     pages = [
-        ("/ping (baseline)", "/ping", 200, ()),
-        ("home", "/", 200, ()),
-        ("article", article, 200, ()),
-        ("article list", "/articles/", 200, ()),
-        ("search BDNF", "/search/?q=BDNF", 200, ()),
+        ("/ping (baseline)", "ping", "/ping", 200, ()),
+        ("home", "page", "/", 200, ()),
+        ("article", "page", article, 200, ()),
+        ("article list", "page", "/articles/", 200, ()),
+        ("search BDNF", "search", "/search/?q=BDNF", 200, ()),
     ]
     conditional_path = article or "/"
     validators = conditional_headers(base, conditional_path)
-    pages.append(("conditional GET (304)", conditional_path, 304, validators))
+    pages.append(("conditional GET (304)", "304", conditional_path, 304, validators))
 
     rows = []
     notes = []
-    for name, path, expect, headers in pages:
+    for name, kind, path, expect, headers in pages:
         if path is None:
-            rows.append((name, None))
+            rows.append((name, kind, None))
             notes.append(f"{name}: no such page on this branch")
             continue
         status = warm_up(base, path, headers)
         if status != expect:
             notes.append(f"{name}: {path} answered {status}, expected {expect}")
             if status == 404:
-                rows.append((name, None))
+                rows.append((name, kind, None))
                 continue
         print(f"bench: wrk {path} for {args.duration} s", file=sys.stderr)
         result = run_wrk(
             base + path,
+            master=args.master,
             duration=args.duration,
             connections=args.connections,
             expect=expect,
             headers=headers,
         )
-        rows.append((name, result))
+        rows.append((name, kind, result))
 
     print("bench: booking load", file=sys.stderr)
+    cpu_before = workers_cpu_seconds(args.master)
     booking = booking_load.run(base)
     if booking is None:
-        rows.append(("booking POST", None))
+        rows.append(("booking POST", "booking", None))
         notes.append("booking: no /book/ page on this branch")
     else:
-        rows.append(("booking POST", booking.result))
+        booking.result["cpu_us"] = None
+        rows.append(("booking POST", "booking", booking.result))
         notes.extend(booking.notes)
+    del cpu_before
 
     rss = worker_rss_mb(args.master)
-    print_table(rows, rss, notes, database=os.environ.get("DATABASE_URL", "").split(":")[0])
-    failed = [name for name, result in rows if result and result["errors"]]
-    return 1 if failed or (booking and not booking.ok) else 0
-
-
-def print_table(rows, rss, notes, *, database: str) -> None:
-    baseline = rows[0][1]["rps"] if rows and rows[0][1] else None
-    header = f"{'page':<40} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs /ping':>9}"
-    print()
-    print(f"make bench on {database}: 2 gunicorn workers, wrk 2 threads")
-    print(header)
-    print("-" * len(header))
-    for name, result in rows:
-        if result is None:
-            print(f"{name:<40} {'n/a':>8}")
-            continue
-        ratio = f"{result['rps'] / baseline:.0%}" if baseline else "-"
-        print(
-            f"{name:<40} {result['rps']:>8.0f} {result['p50']:>8.1f} {result['p99']:>8.1f} "
-            f"{result['errors']:>7d} {ratio:>9}"
-        )
+    database = "postgresql" if os.environ["DATABASE_URL"].startswith("postgres") else "sqlite"
+    print_table(rows, args, database=database)
     print()
     print("worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
     for note in notes:
         print(f"note: {note}")
+    print()
+    met = print_targets(rows, rss, booking, database=database)
+    return 0 if met else 1
+
+
+def print_table(rows, args, *, database: str) -> None:
+    baseline = rows[0][2]
+    print()
+    print(
+        f"make bench on {database}: gunicorn 2 workers; wrk {args.duration} s per page, "
+        f"{args.connections} connections"
+    )
+    header = (
+        f"{'page':<24} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'vs /ping':>8} {'CPU us/req':>10} {'vs /ping by CPU':>15}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, kind, result in rows:
+        if result is None:
+            print(f"{name:<24} {'n/a':>7}")
+            continue
+        ratio = cpu_ratio = "-"
+        cpu = f"{result['cpu_us']:.0f}" if result.get("cpu_us") else "-"
+        if baseline and kind != "booking":
+            ratio = f"{result['rps'] / baseline['rps']:.0%}"
+            cpu_ratio = f"{baseline['cpu_us'] / result['cpu_us']:.0%}" if result["cpu_us"] else "-"
+        print(
+            f"{name:<24} {result['rps']:>7.0f} {result['p50']:>7.1f} {result['p99']:>7.1f} "
+            f"{result['errors']:>6d} {ratio:>8} {cpu:>10} {cpu_ratio:>15}"
+        )
+
+
+def print_targets(rows, rss, booking, *, database: str) -> bool:
+    """One line per target of issue 7; True when every measured target is met."""
+    baseline = rows[0][2]
+    lines = []
+    for name, kind, result in rows:
+        if result is None or baseline is None or kind not in ("page", "search"):
+            continue
+        ratio = result["rps"] / baseline["rps"]
+        if kind == "page":
+            ok = ratio >= PAGE_TARGET and result["p99"] < P99_TARGET_MS
+            lines.append(
+                (ok, f"{name}: {ratio:.0%} of /ping (>= 80%), p99 {result['p99']:.1f} ms (< 25)")
+            )
+        elif database == "postgresql":
+            lines.append((ratio >= SEARCH_TARGET, f"{name}: {ratio:.0%} of /ping (>= 30%)"))
+        else:
+            lines.append((None, f"{name}: {ratio:.0%} of /ping (the 30% target is for PostgreSQL)"))
+    for name, kind, result in rows:
+        if kind == "304" and result is not None:
+            lines.append((result["errors"] == 0, f"{name}: every answer was 304"))
+    if booking is not None:
+        lines.append((booking.ok, "booking: no errors, none lost or duplicated"))
+    lines.append(
+        (
+            all(mb < RSS_TARGET_MB for mb in rss),
+            "workers under 100 MB: " + ", ".join(f"{mb:.0f} MB" for mb in rss),
+        )
+    )
+    for ok, text in lines:
+        mark = {True: "met    ", False: "NOT met", None: "info   "}[ok]
+        print(f"target {mark} {text}")
+    return all(ok is not False for ok, _ in lines)
 
 
 if __name__ == "__main__":
