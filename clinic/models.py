@@ -2,10 +2,10 @@
 the public content that every cached copy of a page is checked against.
 """
 
-import threading
+import time
 
+from django.conf import settings
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, connection, models
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -67,14 +67,15 @@ class ContentVersionManager(models.Manager):
         """Mark every cached copy of every public page, in every process, as out of date."""
         if not self.filter(pk=1).update(value=F("value") + 1):
             self.get_or_create(pk=1, defaults={"value": 1})
-        _request_state.version = None
+        content_version_forget()
 
 
 class ContentVersion(models.Model):
     """One row (pk 1) whose number goes up whenever public content changes.
 
     Each gunicorn worker keeps its own copy of rendered public pages; reading this one
-    row per request tells every worker at once that its copies are out of date.
+    row (at most once a second per worker) tells every worker that its copies are out
+    of date.
     """
 
     value = models.PositiveBigIntegerField(default=0)
@@ -88,42 +89,40 @@ class ContentVersion(models.Model):
         return str(self.value)
 
 
-_request_state = threading.local()
+# (version, when it was read): shared by the threads of this process.
+_remembered: tuple[int, float] | None = None
 
 
 def content_version() -> int | None:
     """The current content version (None if the database is unreachable).
 
-    Read from the database once per request and remembered until the request ends.
+    Each process reads it from the database at most once every
+    CLINIC_CONTENT_VERSION_SECONDS, and at once after a save of its own: a change made
+    through one worker shows on every other worker within that time.
     """
-    version = getattr(_request_state, "version", None)
-    if version is None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(_VERSION_SQL)
-                row = cursor.fetchone()
-        except DatabaseError:
-            return None
-        version = row[0] if row else 0
-        if getattr(_request_state, "active", False):
-            _request_state.version = version
+    global _remembered
+    remembered, now = _remembered, time.time()
+    if remembered is not None and now - remembered[1] < settings.CLINIC_CONTENT_VERSION_SECONDS:
+        return remembered[0]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_VERSION_SQL)
+            row = cursor.fetchone()
+    except DatabaseError:
+        return None
+    version = row[0] if row else 0
+    _remembered = (version, now)
     return version
+
+
+def content_version_forget() -> None:
+    """Make the next `content_version()` in this process read the database."""
+    global _remembered
+    _remembered = None
 
 
 # Plain SQL: this runs on every public request, so it skips the ORM's query building.
 _VERSION_SQL = f'SELECT value FROM "{ContentVersion._meta.db_table}" WHERE id = 1'
-
-
-@receiver(request_started)
-def _start_request(**kwargs) -> None:
-    _request_state.active = True
-    _request_state.version = None
-
-
-@receiver(request_finished)
-def _finish_request(**kwargs) -> None:
-    _request_state.active = False
-    _request_state.version = None
 
 
 @receiver([post_save, post_delete])

@@ -29,7 +29,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 
-from clinic.models import content_version
+from clinic.models import content_version, content_version_forget
 
 PUBLIC_MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
 COPY_SECONDS = 60  # seconds a worker reuses its copy while the version is unchanged
@@ -49,9 +49,10 @@ class _Copy:
 
 
 def clear() -> None:
-    """Forget every kept page in this process (tests start from nothing)."""
+    """Forget every kept page and the content version in this process (for tests)."""
     with _copies_lock:
         _copies.clear()
+    content_version_forget()
 
 
 def _has_visitor_cookie(request) -> bool:

@@ -103,6 +103,9 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # Each worker keeps rendered public pages (clinic/page_cache.py); off while debugging so
 # template edits show at once.
 CLINIC_PAGE_CACHE = env.bool("CLINIC_PAGE_CACHE", default=not DEBUG)
+# How often each process re-reads the content version: the most a change made through
+# another worker can take to show (0 reads it on every request).
+CLINIC_CONTENT_VERSION_SECONDS = env.float("CLINIC_CONTENT_VERSION_SECONDS", default=1.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
