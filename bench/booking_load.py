@@ -108,6 +108,36 @@ class Patient:
         return f"unexpected {status}", elapsed
 
 
+def _ensure_open_slots() -> int:
+    """Slots for this run when a reused database has none open: 8 weekdays, 4 a day.
+
+    They go on the first free days from 60 days ahead, after any earlier run's.
+    """
+    from datetime import time as clock
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from consultations.models import AvailabilitySlot, Modality
+    from consultations.services import availability_slot_series_create
+
+    if AvailabilitySlot.objects.bookable().exists():
+        return 0
+    start = timezone.localdate() + timedelta(days=60)
+    latest = AvailabilitySlot.objects.order_by("-starts_at").first()
+    if latest is not None:
+        start = max(start, timezone.localdate(latest.starts_at) + timedelta(days=1))
+    made, _ = availability_slot_series_create(
+        start_date=start,
+        end_date=start + timedelta(days=11),
+        weekdays=range(5),
+        start_times=[clock(9, 30), clock(11), clock(14), clock(16, 30)],
+        duration_minutes=30,
+        modality=Modality.VIDEO,
+    )
+    return made
+
+
 def _database_counts():
     from consultations.models import AvailabilitySlot, ConsultationRequest
 
@@ -153,6 +183,7 @@ def run(base: str) -> Outcome | None:
 
     first_id = ConsultationRequest.objects.order_by("-pk").values_list("pk", flat=True).first()
     first_id = first_id or 0
+    added = _ensure_open_slots()
     _, open_before = _database_counts()
     wait = float(os.environ.get("CLINIC_BOOKING_MIN_SECONDS", "3")) + 0.2
     tally: dict[str, int] = {}
@@ -188,10 +219,14 @@ def run(base: str) -> Outcome | None:
     booked = tally.get("booked", 0)
     errors = sum(n for kind, n in tally.items() if kind not in ("booked", "taken"))
     notes = [
-        f"booking: {open_before} open slots, {len(latencies)} submissions: "
+        f"booking: {open_before} open slots"
+        + (f" ({added} added for this run)" if added else "")
+        + f", {len(latencies)} submissions: "
         + ", ".join(f"{n} {kind}" for kind, n in sorted(tally.items()))
     ]
     problems = _database_problems(first_id, booked)
+    if not booked:
+        problems.append("nothing was booked")
     notes += [f"booking PROBLEM: {problem}" for problem in problems]
     if not problems:
         notes.append(
