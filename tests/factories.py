@@ -125,6 +125,8 @@ class ReferenceFactory(factory.django.DjangoModelFactory):
     doi = factory.Sequence(lambda n: f"10.1000/example.{n}")
     pmid = factory.Sequence(lambda n: str(10000000 + n))
     order = factory.Sequence(int)
+
+
 class AvailabilitySlotFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "consultations.AvailabilitySlot"

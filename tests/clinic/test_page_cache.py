@@ -271,3 +271,10 @@ def test_version_is_read_once_per_second(client, article):
     assert content_version() == before
     with time_machine.travel(timezone.now() + datetime.timedelta(seconds=1.5)):
         assert content_version() == before + 1
+
+
+def test_booking_pages_are_never_publicly_cacheable(client):
+    response = client.get(reverse("consultations:book"))
+    assert response.status_code == 200
+    assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+    assert "public" not in response["Cache-Control"]
