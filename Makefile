@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock clean
+.PHONY: run test install install-dev lint check pytest browser lock clean bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ pytest: install-dev
 ## make browser: only the real-browser tests (headless Chromium, see tests/browser)
 browser: install-dev
 	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
+## make bench: serve under gunicorn as production does (127.0.0.1) and measure; see README
+bench: install
+	timeout 600 bash bench/run.sh
 
 ## make lock: regenerate the pinned, hashed requirements from pyproject.toml
 lock: install-dev

@@ -101,12 +101,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections on both: opening one per request costs more than a cached page.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Each worker keeps rendered public pages (clinic/page_cache.py); off while debugging so
+# template edits show at once.
+CLINIC_PAGE_CACHE = env.bool("CLINIC_PAGE_CACHE", default=not DEBUG)
+# How often each process re-reads the content version: the most a change made through
+# another worker can take to show (0 reads it on every request).
+CLINIC_CONTENT_VERSION_SECONDS = env.float("CLINIC_CONTENT_VERSION_SECONDS", default=1.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

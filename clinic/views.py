@@ -1,4 +1,4 @@
-"""Site-wide views: health check and error pages."""
+"""Site-wide views: health check, the benchmark's trivial view, and error pages."""
 
 import logging
 
@@ -20,6 +20,15 @@ def healthz(request):
         logger.warning("health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def ping(request):
+    """A fixed, tiny answer through the full middleware stack: `make bench`'s baseline.
+
+    It touches neither the database nor a template, so its throughput is the framework's
+    ceiling on the machine; every page in the benchmark is reported as a ratio of it.
+    """
+    return HttpResponse("ok", content_type="text/plain")
 
 
 def rate_limited(request, exception=None):

@@ -1,10 +1,14 @@
 import pytest
 from django.core.cache import cache
 
+from clinic import page_cache
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache, so cached clinic details never leak across."""
+    """Each test starts with empty caches, so cached details and pages never leak across."""
     cache.clear()
+    page_cache.clear()
     yield
     cache.clear()
+    page_cache.clear()

@@ -12,6 +12,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import page_cache
+from clinic.models import ClinicDetails
 from education.models import Article, Topic
 from tests.factories import (
     ArticleFactory,
@@ -364,16 +366,19 @@ def test_glossary_has_anchors_for_every_term(client):
 
 
 def _warm(client, url):
+    ClinicDetails.objects.cached()  # created on first use, which changes the content version
     client.get(url)  # fills the cached clinic details so only page queries are counted
+    page_cache.clear()  # the counted request renders the page instead of reusing a copy
 
 
 @pytest.mark.parametrize(
     ("url_for", "queries"),
     [
-        (lambda topic, article: "/", 2),
-        (lambda topic, article: "/articles/", 3),
-        (lambda topic, article: f"/topics/{topic.slug}/", 2),
-        (lambda topic, article: f"/articles/{article.slug}/", 4),
+        # Each count includes the one read of the content version (clinic/page_cache.py).
+        (lambda topic, article: "/", 3),
+        (lambda topic, article: "/articles/", 4),
+        (lambda topic, article: f"/topics/{topic.slug}/", 3),
+        (lambda topic, article: f"/articles/{article.slug}/", 5),
     ],
     ids=["home", "list", "topic", "article"],
 )
@@ -395,6 +400,7 @@ def test_query_count_is_the_same_for_one_or_many(
         ArticleFactory(topic=topic)
     FAQFactory.create_batch(6, article=article)
     ReferenceFactory.create_batch(6, article=article)
+    _warm(client, url)
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
 
