@@ -155,7 +155,7 @@ class BookingForm(SlotFormMixin, forms.Form):
         label="Phone",
         region="US",
         max_length=32,
-        help_text="A US number, for example (555) 010-0123.",
+        help_text="A US number, for example (212) 555-0123.",
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     preferred_contact = forms.ChoiceField(
@@ -230,7 +230,7 @@ class BookingForm(SlotFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["slot"].slots = list(_bookable_slots())
         self.fields["phone"].error_messages["invalid"] = (
-            "Enter a US phone number, for example (555) 010-0123."
+            "Enter a US phone number, for example (212) 555-0123."
         )
         for name, message in REQUIRED_MESSAGES.items():
             self.fields[name].error_messages["required"] = message

@@ -270,3 +270,11 @@ def test_csrf_is_enforced():
 
 def test_booking_page_rejects_other_methods(client):
     assert client.put("/book/").status_code == 405
+
+
+def test_phone_example_shown_to_patients_is_accepted(client, slot):
+    # A patient who copies the example from the hint must not get an error.
+    page = client.get("/book/").content.decode()
+    example = re.search(r"for example (\(\d{3}\) \d{3}-\d{4})", page).group(1)
+    response = submit(client, slot, phone=example)
+    assert response.status_code == 302
