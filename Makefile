@@ -28,6 +28,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev node_modules/axe-core/axe.min.js
 
 ## make run: install, migrate, load sample content, create a local account, serve on :8000
+## with the email worker beside it
 run: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 	DJANGO_DEBUG=1 $(PY) manage.py load_sample_content
@@ -35,7 +36,9 @@ run: install
 	DJANGO_DEBUG=1 $(PY) manage.py createcachetable
 	DJANGO_DEBUG=1 $(PY) manage.py setup_roles
 	DJANGO_DEBUG=1 $(PY) manage.py create_local_staff
-	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	@# The email worker runs beside the server and stops with it (Ctrl-C stops both).
+	DJANGO_DEBUG=1 bash -c 'trap "kill 0" EXIT; $(PY) manage.py db_worker --no-reload & \
+		$(PY) manage.py runserver 127.0.0.1:8000'
 
 ## make test: lint, migration check, deploy check, then the whole suite with coverage
 test: install-dev lint check pytest
