@@ -73,8 +73,27 @@ def test_healthz_503_when_database_unreachable(client, monkeypatch):
     assert response.json()["database"] == "unreachable"
 
 
-def test_security_headers(client):
-    response = client.get(reverse("home"))
+PUBLIC_PAGES = [
+    "/",
+    "/articles/",
+    "/articles/security-check/",
+    "/topics/security-topic/",
+    "/glossary/",
+    "/search/?q=BDNF",
+    "/feed/",
+    "/sitemap.xml",
+    "/book/",
+    "/no-such-page/",
+]
+
+
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_security_headers_on_every_public_page(client, url):
+    from tests.factories import ArticleFactory
+
+    ArticleFactory(slug="security-check", topic__slug="security-topic")
+    response = client.get(url)
+    assert response.status_code == (404 if url == "/no-such-page/" else 200)
     csp = response["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1]
     assert response["X-Content-Type-Options"] == "nosniff"
