@@ -7,6 +7,8 @@ from its Markdown body and stored; `education.services.article_render` computes 
 import datetime
 
 import reversion
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -83,7 +85,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.select_related("topic", "author", "reviewer")
 
 
-@reversion.register(follow=["faqs", "references"])
+@reversion.register(follow=["faqs", "references"], exclude=["search_vector"])
 class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -141,6 +143,9 @@ class Article(models.Model):
     reading_grade = models.DecimalField(
         max_digits=4, decimal_places=1, null=True, blank=True, editable=False
     )
+    # The weighted full-text vector (title, summary, search text), stored on PostgreSQL
+    # only so searches do not parse every article; null on other databases.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -158,6 +163,7 @@ class Article(models.Model):
                 violation_error_message="Publishing needs a time, reviewer and review date.",
             ),
         ]
+        indexes = [GinIndex(fields=["search_vector"], name="article_search_vector_gin")]
 
     def __str__(self) -> str:
         return self.title

@@ -5,11 +5,12 @@ import math
 
 import reversion
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from education import rendering
 from education.models import Article, GlossaryTerm
+from education.search import weighted_vector
 
 WORDS_PER_MINUTE = 200
 DERIVED_FIELDS = [
@@ -34,7 +35,9 @@ def article_render(*, article: Article, glossary: list[tuple[str, str]] | None =
     """Compute and store the article's derived fields; return whether any changed.
 
     Called after the article and its FAQs are saved (the search text includes FAQs).
-    Pass `glossary` when rendering many articles, to read the glossary once.
+    Pass `glossary` when rendering many articles, to read the glossary once. On
+    PostgreSQL it also stores the article's search vector (from the saved title, summary
+    and search text), every time, since a title or summary edit changes it too.
     """
     rendered = rendering.render_markdown(article.body)
     body_html = rendering.link_glossary_terms(
@@ -60,6 +63,10 @@ def article_render(*, article: Article, glossary: list[tuple[str, str]] | None =
         setattr(article, name, derived[name])
     if changed and article.pk:
         article.save(update_fields=changed)
+    if article.pk and connection.vendor == "postgresql":
+        Article.objects.filter(pk=article.pk).update(search_vector=weighted_vector())
+        # Keep the instance current, or its next full save() would write the old vector.
+        article.refresh_from_db(fields=["search_vector"])
     return bool(changed)
 
 

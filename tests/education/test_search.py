@@ -1,9 +1,20 @@
 """Search: PostgreSQL full-text ranking and highlighting; the portable fallback on SQLite."""
 
-import pytest
-from django.db import connection
+import importlib
+import io
 
-from education.search import article_search
+import pytest
+from django.apps import apps
+from django.contrib.postgres.search import SearchQuery
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from education.models import Article
+from education.search import HEADLINE_CHARS, article_search
+from education.services import article_publish, article_render
+from tests.education.test_admin import inline_data
 from tests.factories import ArticleFactory, FAQFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +44,6 @@ def articles():
     faq_hit = ArticleFactory(title="Safety", summary="Side effects.", body="Nausea can happen.")
     FAQFactory(article=faq_hit, question="Will I feel dissociation?", answer="Often, briefly.")
     faq_hit.refresh_from_db()
-    from education.services import article_render
 
     article_render(article=faq_hit)
     ArticleFactory(title="Draft about BDNF", draft=True, body="BDNF BDNF BDNF")
@@ -107,3 +117,85 @@ def test_no_results_page_is_helpful_and_escapes_the_query(client, articles):
     assert "No articles matched" in html
     assert "<script>zzzz" not in html and "&lt;script&gt;zzzz" in html
     assert 'href="/glossary/"' in html and 'href="/book/"' in html
+
+
+def stored_matches(query: str) -> list[Article]:
+    return list(Article.objects.filter(search_vector=SearchQuery(query, config="english")))
+
+
+@on_postgres
+def test_render_stores_the_weighted_vector_and_keeps_it(articles):
+    body_hit, title_hit, faq_hit = articles
+    title_hit.refresh_from_db()
+    assert "'bdnf':2A" in title_hit.search_vector  # title words weigh A
+    assert "'grow':9B" in title_hit.search_vector  # summary words weigh B
+    assert "'bdnf':17C" in body_hit.search_vector  # body words weigh C
+    assert stored_matches("dissociation") == [faq_hit]  # FAQs are searched too
+    # A later full save of the rendered instance must not write back an old vector.
+    article_publish(article=title_hit, by=None)
+    title_hit.refresh_from_db()
+    assert "'bdnf':2A" in title_hit.search_vector
+
+
+@on_fallback
+def test_other_databases_leave_the_vector_empty(articles):
+    assert not Article.objects.filter(search_vector__isnull=False).exists()
+
+
+@on_postgres
+def test_sample_content_is_searchable_from_the_stored_vector():
+    call_command("load_sample_content", stdout=io.StringIO())
+    assert not Article.objects.filter(search_vector__isnull=True).exists()
+    results = article_search(query="BDNF")
+    assert results and all("<mark>BDNF</mark>" in r.snippet for r in results)
+    # Loading again when nothing changed keeps every vector.
+    call_command("load_sample_content", stdout=io.StringIO())
+    assert not Article.objects.filter(search_vector__isnull=True).exists()
+
+
+@on_postgres
+def test_migration_fills_vectors_of_existing_articles(articles):
+    Article.objects.update(search_vector=None)
+    migration = importlib.import_module("education.migrations.0002_article_search_vector")
+    migration.fill_search_vectors(apps, connection.schema_editor())
+    assert [r.article for r in article_search(query="BDNF")] == [articles[1], articles[0]]
+
+
+@on_postgres
+def test_snippet_marks_a_match_deep_in_a_long_article():
+    filler = "Filler words go here. " * (HEADLINE_CHARS // 10)
+    ArticleFactory(title="Long one", body=f"{filler}Plants grow in the sun. {filler}")
+    snippet = article_search(query="growing")[0].snippet
+    assert "<mark>grow</mark>" in snippet
+    # A query made only of stop words or symbols finds nothing, without an error.
+    assert article_search(query="the") == [] and article_search(query="<>") == []
+
+
+def test_editing_an_article_in_the_admin_changes_what_search_finds(admin_client):
+    article = ArticleFactory(title="Sleep after treatment", body="Rest well.")
+    assert [r.article for r in article_search(query="sleep")] == [article]
+    url = reverse("admin:education_article_change", args=[article.pk])
+    form = admin_client.get(url).context["adminform"].form
+    reference = article.references.get()
+    data = {
+        **{k: v for k, v in form.initial.items() if v is not None and k != "related"},
+        "title": "Dreams after treatment",
+        "body": "Rest well. Vivid dreams can happen.",
+        "topic": article.topic.pk,
+        "author": article.author.pk,
+        "reviewer": article.reviewer.pk,
+        "publish_at_0": timezone.localtime(article.publish_at).date().isoformat(),
+        "publish_at_1": "09:00:00",
+        "last_reviewed": article.last_reviewed.isoformat(),
+        "next_review_due": article.next_review_due.isoformat(),
+    }
+    data |= inline_data("faqs", [])
+    data |= inline_data(
+        "references",
+        [{"id": reference.pk, "article": article.pk, "citation": "x", "order": 0}],
+        initial=1,
+    )
+    assert admin_client.post(url, data).status_code == 302
+    assert article_search(query="sleep") == []
+    assert [r.article for r in article_search(query="vivid")] == [article]
+    assert [r.article for r in article_search(query="dreams")] == [article]
