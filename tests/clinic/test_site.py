@@ -168,3 +168,14 @@ def test_production_refuses_to_start_without_secret_key():
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_footer_leads_to_feed_sitemap_glossary_and_search(client):
+    from tests.factories import ArticleFactory
+
+    ArticleFactory()
+    html = client.get(reverse("home")).content.decode()
+    for name in ["feed", "sitemap", "glossary", "search", "article_list"]:
+        url = reverse(f"education:{name}")
+        assert f'href="{url}"' in html, name
+        assert client.get(url).status_code == 200, name
