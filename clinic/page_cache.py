@@ -4,9 +4,10 @@
 sitemap). For a visitor without a session or messages cookie it:
 
 - keeps the rendered page in this process, keyed by scheme, host and full path, and
-  serves that copy while the content version (`clinic.models.content_version`, one
-  single-row query per request) is unchanged and the copy is under a minute old. Every
-  save in the admin raises the version, so every worker re-renders on its next request;
+  serves that copy while the content version (`clinic.models.content_version`, a
+  single-row query each worker repeats at most once a second) is unchanged and the copy
+  is under a minute old. Every save in the admin raises the version, so every worker
+  re-renders within a second;
   the minute covers what changes with the clock alone (a scheduled article's time);
 - sends `Cache-Control: public` and an ETag that is a hash of the page, answers a
   matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie.
