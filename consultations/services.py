@@ -68,13 +68,15 @@ def availability_slot_release(*, slot_id: int) -> None:
 def _enqueue_emails(request_id: int) -> None:
     from consultations.tasks import send_consultation_request_emails
 
-    transaction.on_commit(lambda: send_consultation_request_emails.enqueue(request_id))
+    # robust: a failure to queue is logged and leaves the email "pending" for staff to resend;
+    # the request itself is already committed and the patient still sees the confirmation.
+    transaction.on_commit(lambda: send_consultation_request_emails.enqueue(request_id), robust=True)
 
 
 def _enqueue_staff_change_notice(request_id: int, change: str) -> None:
     from consultations.tasks import send_staff_change_notice
 
-    transaction.on_commit(lambda: send_staff_change_notice.enqueue(request_id, change))
+    transaction.on_commit(lambda: send_staff_change_notice.enqueue(request_id, change), robust=True)
 
 
 def consultation_request_create(

@@ -110,6 +110,25 @@ def test_send_failure_keeps_request_records_it_and_retry_succeeds(
     assert [m.subject.split()[0] for m in mailoutbox] == ["Your", "New"]
 
 
+def test_queue_outage_after_commit_still_confirms_and_keeps_request(
+    client, slot, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    from types import SimpleNamespace
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("task queue unreachable")
+
+    monkeypatch.setattr(
+        "consultations.tasks.send_consultation_request_emails", SimpleNamespace(enqueue=queue_down)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = submit(client, slot)
+    assert response.status_code == 302
+    request = ConsultationRequest.objects.get()
+    assert request.confirmation_email_status == EmailStatus.PENDING  # staff can resend
+    assert client.get(response["Location"]).status_code == 200
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
