@@ -10,6 +10,7 @@ from django.utils import timezone
 from reversion.models import Version
 
 from education.models import Article, GlossaryTerm
+from tests.education.admin_forms import article_change_data, inline_data
 from tests.factories import (
     ArticleFactory,
     ContributorFactory,
@@ -22,18 +23,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 MODELS = ["topic", "contributor", "glossaryterm", "article"]
-
-
-def inline_data(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for index, row in enumerate(rows):
-        data |= {f"{prefix}-{index}-{key}": value for key, value in row.items()}
-    return data
 
 
 def article_form(topic, author, **overrides) -> dict:
@@ -155,24 +144,7 @@ def test_publishing_in_the_form_is_refused_with_exactly_whats_missing(admin_clie
 def test_deleting_the_last_reference_of_a_published_article_is_refused(admin_client):
     article = ArticleFactory()
     url = reverse("admin:education_article_change", args=[article.pk])
-    form = admin_client.get(url).context["adminform"].form
-    reference = article.references.get()
-    data = {
-        **{k: v for k, v in form.initial.items() if v is not None and k != "related"},
-        "topic": article.topic.pk,
-        "author": article.author.pk,
-        "reviewer": article.reviewer.pk,
-        "publish_at_0": timezone.localtime(article.publish_at).date().isoformat(),
-        "publish_at_1": "09:00:00",
-        "last_reviewed": article.last_reviewed.isoformat(),
-        "next_review_due": article.next_review_due.isoformat(),
-    }
-    data |= inline_data("faqs", [])
-    data |= inline_data(
-        "references",
-        [{"id": reference.pk, "article": article.pk, "citation": "x", "order": 0, "DELETE": "on"}],
-        initial=1,
-    )
+    data = article_change_data(admin_client, article, delete_reference=True)
     response = admin_client.post(url, data)
     assert "It needs at least one reference." in response.content.decode()
     assert article.references.exists()

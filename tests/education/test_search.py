@@ -9,12 +9,11 @@ from django.contrib.postgres.search import SearchQuery
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
 
 from education.models import Article
 from education.search import HEADLINE_CHARS, article_search
 from education.services import article_publish, article_render
-from tests.education.test_admin import inline_data
+from tests.education.admin_forms import article_change_data
 from tests.factories import ArticleFactory, FAQFactory
 
 pytestmark = pytest.mark.django_db
@@ -175,25 +174,11 @@ def test_editing_an_article_in_the_admin_changes_what_search_finds(admin_client)
     article = ArticleFactory(title="Sleep after treatment", body="Rest well.")
     assert [r.article for r in article_search(query="sleep")] == [article]
     url = reverse("admin:education_article_change", args=[article.pk])
-    form = admin_client.get(url).context["adminform"].form
-    reference = article.references.get()
-    data = {
-        **{k: v for k, v in form.initial.items() if v is not None and k != "related"},
-        "title": "Dreams after treatment",
-        "body": "Rest well. Vivid dreams can happen.",
-        "topic": article.topic.pk,
-        "author": article.author.pk,
-        "reviewer": article.reviewer.pk,
-        "publish_at_0": timezone.localtime(article.publish_at).date().isoformat(),
-        "publish_at_1": "09:00:00",
-        "last_reviewed": article.last_reviewed.isoformat(),
-        "next_review_due": article.next_review_due.isoformat(),
-    }
-    data |= inline_data("faqs", [])
-    data |= inline_data(
-        "references",
-        [{"id": reference.pk, "article": article.pk, "citation": "x", "order": 0}],
-        initial=1,
+    data = article_change_data(
+        admin_client,
+        article,
+        title="Dreams after treatment",
+        body="Rest well. Vivid dreams can happen.",
     )
     assert admin_client.post(url, data).status_code == 302
     assert article_search(query="sleep") == []
