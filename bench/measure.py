@@ -39,7 +39,14 @@ def get(base: str, path: str, headers: dict | None = None):
 
 
 def run_wrk(
-    url: str, *, master: int, duration: int, connections: int, expect: int, headers=()
+    url: str,
+    *,
+    master: int,
+    duration: int,
+    connections: int,
+    expect: int,
+    headers=(),
+    unique: bool = False,
 ) -> dict:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "2s"]
     command += ["-s", str(LUA)]
@@ -48,7 +55,7 @@ def run_wrk(
     cpu_before = workers_cpu_seconds(master)
     result = subprocess.run(
         [*command, url],
-        env={**os.environ, "BENCH_EXPECT": str(expect)},
+        env={**os.environ, "BENCH_EXPECT": str(expect), "BENCH_UNIQUE": "1" if unique else ""},
         capture_output=True,
         text=True,
         timeout=duration + 30,
@@ -134,6 +141,9 @@ def main() -> int:
         ("article", "page", article, 200, ()),
         ("article list", "page", "/articles/", 200, ()),
         ("search BDNF", "search", "/search/?q=BDNF", 200, ()),
+        # The same search at a new URL every time, so it is never a kept copy: the cost
+        # of a query nobody has asked for in the last minute.
+        ("search BDNF, uncached", "search-miss", "/search/?q=BDNF", 200, ()),
     ]
     conditional_path = article or "/"
     validators = conditional_headers(base, conditional_path)
@@ -160,6 +170,7 @@ def main() -> int:
             connections=args.connections,
             expect=expect,
             headers=headers,
+            unique=kind == "search-miss",
         )
         rows.append((name, kind, result))
 
@@ -223,16 +234,24 @@ def print_targets(rows, rss, booking, *, database: str) -> None:
     baseline = rows[0][2]
     lines = []
     for name, kind, result in rows:
-        if result is None or baseline is None or kind not in ("page", "search"):
+        if result is None or baseline is None or kind not in ("page", "search", "search-miss"):
             continue
         ratio = result["rps"] / baseline["rps"]
+        if kind == "search-miss":
+            lines.append((None, f"{name}: {ratio:.0%} of /ping (every request runs the query)"))
+            continue
         if kind == "page":
             ok = ratio >= PAGE_TARGET and result["p99"] < P99_TARGET_MS
             lines.append(
                 (ok, f"{name}: {ratio:.0%} of /ping (>= 80%), p99 {result['p99']:.1f} ms (< 25)")
             )
         elif database == "postgresql":
-            lines.append((ratio >= SEARCH_TARGET, f"{name}: {ratio:.0%} of /ping (>= 30%)"))
+            lines.append(
+                (
+                    ratio >= SEARCH_TARGET,
+                    f"{name}: {ratio:.0%} of /ping (>= 30%; repeated searches are kept copies)",
+                )
+            )
         else:
             lines.append((None, f"{name}: {ratio:.0%} of /ping (the 30% target is for PostgreSQL)"))
     for name, kind, result in rows:

@@ -45,7 +45,7 @@ export PORT GUNICORN_WORKERS=2
 if [ -f "$GUNICORN_CONF" ]; then
   args=(--config "$GUNICORN_CONF")
 else  # the same settings the production container uses
-  args=(--threads 4 --access-logfile - --error-logfile -)
+  args=(--access-logfile - --error-logfile -)
 fi
 # Command-line options win over the config file: loopback only, two workers.
 $GUNICORN "${args[@]}" --bind "127.0.0.1:$PORT" --workers 2 clinic.wsgi:application \

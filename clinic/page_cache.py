@@ -1,7 +1,7 @@
 """Public pages that any cache may keep, served from a copy each worker process holds.
 
-`public_page` wraps the views anyone may read (home, articles, topics, glossary, feed,
-sitemap). For a visitor without a session or messages cookie it:
+`public_page` wraps the views anyone may read (home, articles, topics, glossary, search
+results, feed, sitemap). For a visitor without a session or messages cookie it:
 
 - keeps the rendered page in this process, keyed by scheme, host and full path, and
   serves that copy while the content version (`clinic.models.content_version`, a
@@ -9,6 +9,8 @@ sitemap). For a visitor without a session or messages cookie it:
   is under a minute old. Every save in the admin raises the version, so every worker
   re-renders within a second;
   the minute covers what changes with the clock alone (a scheduled article's time);
+- keeps at most MAX_COPIES pages, dropping the least recently used first, so a run of
+  searches for new words cannot push out the pages most people read;
 - sends `Cache-Control: public` and an ETag that is a hash of the page, answers a
   matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie.
 
@@ -109,7 +111,10 @@ def public_page(view):
         # a new version on the next request, never as a stale copy under the new one.
         version = content_version()
         key = (request.scheme, request.get_host(), request.get_full_path())
-        copy = _copies.get(key)
+        with _copies_lock:
+            copy = _copies.get(key)
+            if copy is not None:
+                _copies.move_to_end(key)  # least recently used goes first when full
         if copy is None or copy.version != version or copy.expires < time.time():
             response = view(request, *args, **kwargs)
             if version is None or not _keepable(response):

@@ -64,6 +64,7 @@ def public_urls(article):
         reverse("education:feed"),
         reverse("education:sitemap"),
         reverse("education:robots_txt"),
+        f"{reverse('education:search')}?q=ketamine",
     ]
 
 
@@ -202,11 +203,20 @@ def test_each_host_gets_its_own_copy(client, article):
     assert "http://127.0.0.1/" in first and "http://localhost/" in second
 
 
-def test_copies_are_bounded(client, article, monkeypatch):
+def test_copies_are_bounded_and_the_least_recently_used_goes_first(
+    client, article, monkeypatch, django_assert_num_queries
+):
     monkeypatch.setattr(page_cache, "MAX_COPIES", 3)
-    for page in range(1, 6):
-        client.get(f"/articles/?utm={page}")
+    for word in ["ketamine", "glutamate", "sleep"]:
+        client.get(f"/search/?q={word}")
+    client.get("/search/?q=ketamine")  # read again: now the most recently used
+    client.get("/search/?q=nausea")  # one too many: "glutamate" goes
     assert len(page_cache._copies) == 3
+    content_version()
+    with django_assert_num_queries(0):
+        assert client.get("/search/?q=ketamine").status_code == 200
+    with django_assert_num_queries(2):  # rendered again: the search and the topics
+        assert client.get("/search/?q=glutamate").status_code == 200
 
 
 @override_settings(CLINIC_PAGE_CACHE=False)
@@ -241,7 +251,7 @@ call_command("migrate", verbosity=0, run_syncdb=True)
 from tests.clinic.test_page_cache import make_article, public_urls
 article = make_article()
 client = Client()
-for url in public_urls(article) + ["/search/?q=ketamine"]:
+for url in public_urls(article):
     assert client.get(url).status_code == 200, url
 print("textstat" in sys.modules)
 """
