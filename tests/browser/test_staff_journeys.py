@@ -160,3 +160,14 @@ def test_article_needs_a_medical_review_before_it_goes_live(new_context, roles):
     expect(visitor.get_by_role("heading", level=1)).to_have_text(title)
     expect(visitor.get_by_text("Preview: not published")).to_have_count(0)
     expect(visitor.get_by_text(f"Medically reviewed by {reviewer.name}")).to_be_visible()
+
+    # The history lists each saved version with radio buttons to compare two; the newest
+    # cannot be the older side, so its "from" button is hidden (the page's CSP allows
+    # exactly that inline style).
+    editor.get_by_role("link", name=title).click()
+    editor.get_by_role("link", name="History").click()
+    from_buttons = editor.locator('#change-history input[name="version_id1"]')
+    expect(from_buttons.locator("visible=true")).to_have_count(from_buttons.count() - 1)
+    expect(from_buttons.locator("visible=false")).to_have_count(1)
+    editor.get_by_role("button", name="compare").click()
+    expect(editor).to_have_url(re.compile(r"/history/compare/\?version_id"))

@@ -1,6 +1,8 @@
 """The article admin: every page opens, the publishing gate, actions, and history."""
 
+import base64
 import datetime
+import hashlib
 
 import pytest
 import reversion
@@ -280,3 +282,13 @@ def test_glossary_changes_relink_articles(admin_client):
     data = {"action": "delete_selected", "_selected_action": [GlossaryTerm.objects.get().pk]}
     admin_client.post(reverse("admin:education_glossaryterm_changelist"), data | {"post": "yes"})
     assert not GlossaryTerm.objects.exists()
+
+
+def test_only_the_history_page_allows_its_one_inline_style(admin_client):
+    # reversion-compare hides one radio button with style="visibility:hidden".
+    article = ArticleFactory()
+    history = admin_client.get(reverse("admin:education_article_history", args=[article.pk]))
+    digest = base64.b64encode(hashlib.sha256(b"visibility:hidden").digest()).decode()
+    assert f"'unsafe-hashes' 'sha256-{digest}'" in history["Content-Security-Policy"]
+    change = admin_client.get(reverse("admin:education_article_change", args=[article.pk]))
+    assert "unsafe-hashes" not in change["Content-Security-Policy"]
