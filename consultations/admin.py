@@ -19,6 +19,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from clinic.admin import DATETIME_OVERRIDES
 from consultations.formatting import clinic_zone, clinic_zone_name, format_clinic_time
 from consultations.forms import SlotSeriesForm
 from consultations.models import (
@@ -77,9 +78,21 @@ class AvailabilitySlotForm(forms.ModelForm):
         return capacity
 
 
+class SlotListForm(forms.ModelForm):
+    """A row of the slot list: its "is open" box is named after its time, because the
+    list's column heading is not a label a screen reader ties to each box."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "is_open" in self.fields and self.instance.starts_at:
+            when = format_clinic_time(self.instance.starts_at)
+            self.fields["is_open"].widget.attrs["aria-label"] = f"Open for booking: {when}"
+
+
 @admin.register(AvailabilitySlot)
 class AvailabilitySlotAdmin(admin.ModelAdmin):
     form = AvailabilitySlotForm
+    formfield_overrides = DATETIME_OVERRIDES
     list_display = ["when", "modality", "duration_minutes", "places", "is_open"]
     list_editable = ["is_open"]
     list_filter = [SlotStateFilter, "modality", "is_open"]
@@ -87,6 +100,9 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
     ordering = ["starts_at"]
     actions = ["open_slots", "close_slots"]
     change_list_template = "admin/consultations/availabilityslot/change_list.html"
+
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=SlotListForm, **kwargs)
 
     @admin.display(description="time", ordering="starts_at")
     def when(self, slot):
@@ -217,10 +233,19 @@ class ModalityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StaffNoteForm(forms.ModelForm):
+    class Meta:
+        model = StaffNote
+        fields = ["text"]
+        # In a table row the column heading is no label: name the box itself.
+        widgets = {"text": forms.Textarea(attrs={"rows": 3, "aria-label": "New staff note"})}
+
+
 class StaffNoteInline(admin.TabularInline):
     """Notes can be added, never edited or removed: each keeps its author and time."""
 
     model = StaffNote
+    form = StaffNoteForm
     extra = 1
     fields = ["text", "author", "created_at"]
     readonly_fields = ["author", "created_at"]

@@ -15,6 +15,7 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from reversion_compare.admin import CompareVersionAdmin
 
+from clinic.admin import DATETIME_OVERRIDES
 from education import services
 from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
 
@@ -103,7 +104,12 @@ class ArticleAdminForm(forms.ModelForm):
             "related", "author", "reviewer", "status", "publish_at", "last_reviewed",
             "next_review_due", "review_note",
         ]  # fmt: skip
-        widgets = {"summary": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 2}),
+            # Checkboxes, each with its own label: the admin's two-list picker
+            # (filter_horizontal) puts aria-label on a bare <span>, which axe rejects.
+            "related": forms.CheckboxSelectMultiple,
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -153,6 +159,7 @@ class MarkReviewedForm(forms.Form):
 @admin.register(Article)
 class ArticleAdmin(CompareVersionAdmin):
     form = ArticleAdminForm
+    formfield_overrides = DATETIME_OVERRIDES
     inlines = [FAQInline, ReferenceInline]
     list_display = [
         "title",
@@ -169,7 +176,6 @@ class ArticleAdmin(CompareVersionAdmin):
 
     search_fields = ["title", "summary", "body"]
     prepopulated_fields = {"slug": ["title"]}
-    filter_horizontal = ["related"]
     actions = ["publish", "unpublish", "mark_reviewed"]
     readonly_fields = [
         "publishing_checklist",
