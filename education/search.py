@@ -5,8 +5,8 @@ summary B, body and FAQs C; `Article.search_vector`, GIN-indexed, written by
 `services.article_render`) and marks matches with `ts_headline` over the summary and a
 window of the text, in one hand-written statement (`POSTGRES_SQL`). Other databases
 (SQLite in development) match every word with `icontains`, rank title hits first, and
-build the snippet in Python. Either way the
-snippet is escaped first and only our own `<mark>` tags are added.
+build the snippet in Python. Either way the snippet is escaped first and only our own
+`<mark>` tags are added.
 """
 
 import html

@@ -1,14 +1,17 @@
 """Search: PostgreSQL full-text ranking and highlighting; the portable fallback on SQLite."""
 
+import datetime
 import importlib
 import io
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib.postgres.search import SearchQuery
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from education.models import Article
 from education.search import HEADLINE_CHARS, article_search
@@ -192,3 +195,11 @@ def test_editing_an_article_in_the_admin_changes_what_search_finds(admin_client,
     assert not found("sleep") and found("vivid") and found("dreams")
     assert article_search(query="sleep") == []
     assert [r.article for r in article_search(query="vivid")] == [article]
+
+
+def test_a_scheduled_article_is_found_only_from_its_publish_time():
+    when = timezone.now() + datetime.timedelta(hours=2)
+    article = ArticleFactory(title="Coming soon: sleep and recovery", publish_at=when)
+    assert article_search(query="recovery") == []
+    with time_machine.travel(when + datetime.timedelta(seconds=1)):
+        assert [r.article for r in article_search(query="recovery")] == [article]
