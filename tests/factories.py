@@ -7,6 +7,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+# Every factory-made user signs in with this.
+PASSWORD = "correct-horse-battery-staple"
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -15,7 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"staff{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@clinic.example")
-    password = factory.django.Password("correct-horse-battery-staple")
+    password = factory.django.Password(PASSWORD)
     is_staff = True
 
 

@@ -15,9 +15,7 @@ from clinic.models import ClinicDetails
 from consultations.models import AvailabilitySlot, ConsultationRequest
 from education.models import Article, GlossaryTerm
 from tests.browser import audit
-from tests.factories import UserFactory
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.factories import PASSWORD, UserFactory
 
 
 def admin_pages() -> list[str]:

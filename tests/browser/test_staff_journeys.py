@@ -14,9 +14,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from education.models import Contributor, Topic
-from tests.factories import ConsultationRequestFactory, UserFactory
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.factories import PASSWORD, ConsultationRequestFactory, UserFactory
 
 
 @pytest.fixture
