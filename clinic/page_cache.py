@@ -101,7 +101,7 @@ def public_page(view):
 
     @wraps(view)
     def public_view(request, *args, **kwargs):
-        if request.method != "GET" or _has_visitor_cookie(request):
+        if request.method not in ("GET", "HEAD") or _has_visitor_cookie(request):
             response = view(request, *args, **kwargs)
             if not response.has_header("Cache-Control"):
                 patch_cache_control(response, private=True, no_cache=True)

@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView
 
 from clinic.models import ClinicDetails
@@ -34,7 +34,7 @@ def _topics_with_articles():
     return Topic.objects.prefetch_related(Prefetch("articles", queryset=live, to_attr="live"))
 
 
-@require_GET
+@require_safe
 def home(request):
     return render(
         request,
@@ -94,7 +94,7 @@ class TopicDetailView(DetailView):
         return context
 
 
-@require_GET
+@require_safe
 def article_detail(request, slug: str):
     related = Article.objects.published().select_related("topic").order_by("title")
     article = get_object_or_404(
@@ -125,7 +125,7 @@ def article_detail(request, slug: str):
     return response
 
 
-@require_GET
+@require_safe
 def glossary(request):
     return render(
         request,
@@ -137,7 +137,7 @@ def glossary(request):
     )
 
 
-@require_GET
+@require_safe
 def search(request):
     query = clean_query(request.GET.get("q", ""))
     return render(
@@ -152,7 +152,7 @@ def search(request):
     )
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     sitemap_url = request.build_absolute_uri(reverse("education:sitemap"))
     lines = ["User-agent: *", "Disallow: /search/", "", f"Sitemap: {sitemap_url}", ""]

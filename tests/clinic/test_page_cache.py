@@ -79,6 +79,15 @@ def test_public_pages_are_publicly_cacheable_without_cookies(client, article):
             assert not response.cookies, url
 
 
+def test_head_requests_get_the_same_headers_without_a_body(client, article):
+    # Link checkers, uptime monitors and proxies ask with HEAD.
+    for url in public_urls(article):
+        response = client.head(url)
+        assert response.status_code == 200, url
+        assert response.content == b"", url
+        assert response["Cache-Control"] == "public, max-age=60", url
+
+
 def test_conditional_get_answers_304_and_a_changed_page_a_new_etag(client, article):
     for url in public_urls(article):
         etag = client.get(url)["ETag"]
