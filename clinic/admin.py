@@ -1,6 +1,6 @@
 """Admin for the site-wide pieces: clinic details, each staff member's own
-authenticator-app (TOTP) devices for two-factor sign-in, and the date-and-time input
-every admin form uses."""
+authenticator-app (TOTP) devices for two-factor sign-in, and the accessible
+date-and-time input the other apps' admin forms use."""
 
 import base64
 from base64 import b32encode
