@@ -9,8 +9,9 @@ in one process only take turns on the GIL. In `make bench` (2 workers, 16 connec
 they gave the lowest and steadiest tail latency: p99 about 7-10 ms, against 15-40 ms
 for gthread with 1 thread and 30-50 ms with 4, at the same or better throughput. Sync
 workers expect a buffering proxy in front to absorb slow clients; production already
-needs one for TLS (README, "Deploying with Docker"). For more concurrency raise GUNICORN_WORKERS
-(about two per core). GUNICORN_THREADS above 1 switches to gthread workers.
+needs one for TLS (README, "Deploying with Docker"). For more concurrency raise
+GUNICORN_WORKERS (about two per core). GUNICORN_THREADS above 1 switches to gthread
+workers.
 """
 
 import os
