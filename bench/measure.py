@@ -24,6 +24,8 @@ PAGE_TARGET = 0.80  # of /ping's throughput
 SEARCH_TARGET = 0.30  # on PostgreSQL
 P99_TARGET_MS = 25
 RSS_TARGET_MB = 100
+# What every browser sends; public pages then come from their kept gzip copy.
+ACCEPT_ENCODING = "Accept-Encoding: gzip, deflate, br"
 
 
 def get(base: str, path: str, headers: dict | None = None):
@@ -49,7 +51,7 @@ def run_wrk(
     unique: bool = False,
 ) -> dict:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "2s"]
-    command += ["-s", str(LUA)]
+    command += ["-s", str(LUA), "-H", ACCEPT_ENCODING]
     for header in headers:
         command += ["-H", header]
     cpu_before = workers_cpu_seconds(master)

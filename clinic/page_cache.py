@@ -12,7 +12,11 @@ results, feed, sitemap). For a visitor without a session or messages cookie it:
 - keeps at most MAX_COPIES pages, dropping the least recently used first, so a run of
   searches for new words cannot push out the pages most people read;
 - sends `Cache-Control: public` and an ETag that is a hash of the page, answers a
-  matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie.
+  matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie;
+- keeps a gzip-compressed copy too, made once, and sends it to browsers that accept gzip
+  (all do): about a third of the bytes for a patient on a slow phone, and less work per
+  request than sending the page whole. These pages hold no secret (no session, no CSRF
+  token), so compressing them next to a search query gives BREACH nothing to find.
 
 A visitor with a session (staff, or someone mid-booking) or a pending message gets the
 page rendered for them and marked private. Responses that are not a plain 200, that set
@@ -21,6 +25,7 @@ preview) are passed on untouched and never kept.
 """
 
 import hashlib
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -30,13 +35,16 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.text import compress_string
 
 from clinic.models import content_version, content_version_forget
 
 PUBLIC_MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
 COPY_SECONDS = 60  # seconds a worker reuses its copy while the version is unchanged
 MAX_COPIES = 256  # pages kept per process (query strings make the set open-ended)
+GZIP_MIN_BYTES = 200  # smaller pages are sent as they are (as GZipMiddleware does)
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 _copies: OrderedDict[tuple, "_Copy"] = OrderedDict()
 _copies_lock = threading.Lock()
@@ -47,8 +55,9 @@ class _Copy:
     version: int
     expires: float
     content: bytes
-    headers: dict[str, str]  # the view's own, plus ETag and Cache-Control
+    headers: dict[str, str]  # the view's own, plus ETag, Cache-Control and Vary
     etag: str
+    gzipped: bytes | None  # the same page compressed, unless it is tiny
 
 
 def clear() -> None:
@@ -80,17 +89,28 @@ def _copy_of(response, version: int) -> _Copy:
     etag = f'"{hashlib.blake2b(content, digest_size=16).hexdigest()}"'
     response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
+    patch_vary_headers(response, ["Accept-Encoding"])
     return _Copy(
         version=version,
         expires=time.time() + COPY_SECONDS,
         content=content,
         headers=dict(response.items()),
         etag=etag,
+        gzipped=compress_string(content) if len(content) >= GZIP_MIN_BYTES else None,
     )
 
 
 def _serve(request, copy: _Copy):
-    response = HttpResponse(copy.content, headers=copy.headers)
+    if copy.gzipped is not None and _ACCEPTS_GZIP.search(
+        request.META.get("HTTP_ACCEPT_ENCODING", "")
+    ):
+        response = HttpResponse(copy.gzipped, headers=copy.headers)
+        response["Content-Encoding"] = "gzip"
+        # Weak: the bytes differ from the plain copy's (as GZipMiddleware marks it).
+        response["ETag"] = f"W/{copy.etag}"
+    else:
+        response = HttpResponse(copy.content, headers=copy.headers)
+    response["Content-Length"] = str(len(response.content))
     if "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META:
         return get_conditional_response(request, etag=copy.etag, response=response)
     return response

@@ -1,6 +1,7 @@
 """Public pages: cacheable by anyone, kept per worker, and fresh after every content change."""
 
 import datetime
+import gzip
 import os
 import subprocess
 import sys
@@ -77,6 +78,26 @@ def test_public_pages_are_publicly_cacheable_without_cookies(client, article):
             assert response["ETag"].startswith('"'), url
             assert "Cookie" not in response.get("Vary", ""), url
             assert not response.cookies, url
+
+
+def test_browsers_that_accept_gzip_get_the_same_page_compressed(client, article):
+    compressed = []
+    for url in public_urls(article):
+        plain = client.get(url)
+        packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert "Accept-Encoding" in plain["Vary"] and "Accept-Encoding" in packed["Vary"], url
+        assert not plain.has_header("Content-Encoding"), url
+        if len(plain.content) < page_cache.GZIP_MIN_BYTES:
+            assert not packed.has_header("Content-Encoding"), url
+            continue
+        assert packed["Content-Encoding"] == "gzip", url
+        compressed.append(url)
+        assert gzip.decompress(packed.content) == plain.content, url
+        assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content), url
+        assert packed["ETag"] == f"W/{plain['ETag']}", url
+        revalidate = {"Accept-Encoding": "gzip", "If-None-Match": packed["ETag"]}
+        assert client.get(url, headers=revalidate).status_code == 304, url
+    assert len(compressed) == len(public_urls(article)) - 1  # all but robots.txt
 
 
 def test_head_requests_get_the_same_headers_without_a_body(client, article):
