@@ -7,16 +7,24 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock clean bench
+.PHONY: run test install install-dev lint check pytest browser lock lock-check clean bench
 
-$(VENV)/.installed: requirements.txt
+# The venv's bundled pip (23.x on Debian and pyenv) mis-resolves extras under
+# --require-hashes, so it installs only uv, pinned and hash-checked, with --no-deps; uv
+# then makes the venv match the lock exactly (see README, "The lock").
+UV := $(VENV)/bin/uv
+$(UV): requirements-bootstrap.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r requirements-bootstrap.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
+$(VENV)/.installed: requirements.txt $(UV)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(UV)
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.txt
 	touch $(VENV)/.installed $@
 
 # axe-core for the browser tests' accessibility scans, loaded from disk (never a CDN).
@@ -63,10 +71,21 @@ browser: install-dev
 bench: install
 	timeout 600 bash bench/run.sh
 
-## make lock: regenerate the pinned, hashed requirements from pyproject.toml
-lock: install-dev
-	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements.txt
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements-dev.txt
+## make lock: regenerate the pinned, hashed requirements from pyproject.toml (and uv's own
+## pin from requirements-bootstrap.in); make test then proves they install into an empty venv
+lock: $(UV)
+	$(UV) pip compile requirements-bootstrap.in --python-version 3.11 --generate-hashes -q \
+		-o requirements-bootstrap.txt
+	$(UV) pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements.txt
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q \
+		-o requirements-dev.txt
+
+## lock-check: each lock installs into an empty venv exactly as written (CI runs it)
+lock-check: $(UV)
+	set -e; for lock in requirements.txt requirements-dev.txt; do \
+		tmp=$$(mktemp -d); $(PYTHON) -m venv --without-pip $$tmp; \
+		$(UV) pip sync --quiet --python $$tmp/bin/python --require-hashes --strict $$lock; \
+		echo "$$lock installs into an empty venv"; rm -rf $$tmp; done
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage node_modules test-artifacts
