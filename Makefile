@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock lock-check clean bench
+.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench
 
 # The venv's bundled pip (23.x on Debian and pyenv) mis-resolves extras under
 # --require-hashes, so it installs only uv, pinned and hash-checked, with --no-deps; uv
@@ -62,6 +62,15 @@ check: install-dev
 
 pytest: install-dev
 	$(VENV)/bin/pytest --cov --cov-report=term $(PYTEST_ARGS)
+
+## make test-clock: the suite (browser tests aside) started at awkward moments in the
+## clinic's zone: a Saturday night, a month's and a year's last minutes, both
+## daylight-saving changes and February 29 (see tests/conftest.py)
+CLOCK_MOMENTS := 2026-12-05T23:30:00-05:00 2026-12-31T23:50:00-05:00 \
+	2027-03-14T01:30:00-05:00 2027-11-07T01:30:00-04:00 2028-02-29T12:00:00-05:00
+test-clock: install-dev
+	set -e; for moment in $(CLOCK_MOMENTS); do echo "== clock at $$moment"; \
+		CLINIC_TEST_NOW=$$moment $(VENV)/bin/pytest -q -m 'not browser' $(PYTEST_ARGS); done
 
 ## make browser: only the real-browser tests (headless Chromium, see tests/browser)
 browser: install-dev

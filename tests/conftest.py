@@ -1,7 +1,26 @@
+import os
+
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from clinic import page_cache
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _moved_clock():
+    """CLINIC_TEST_NOW="2028-02-29T23:30-05:00" runs the whole suite as if started then.
+
+    No test may depend on the day or the hour it runs; CI runs the suite at awkward
+    moments (a Saturday night, a month's last day, a daylight-saving change, February 29)
+    to prove it. The clock keeps ticking from there.
+    """
+    moment = os.environ.get("CLINIC_TEST_NOW")
+    if not moment:
+        yield
+        return
+    with time_machine.travel(moment, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

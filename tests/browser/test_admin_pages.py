@@ -6,7 +6,9 @@ another origin for anything and without breaking its Content Security Policy; ax
 probes then add inline styles the policy blocks, so the policy is checked before axe runs.
 """
 
+from datetime import datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.core.management import call_command
 from django.urls import reverse
@@ -15,7 +17,7 @@ from clinic.models import ClinicDetails
 from consultations.models import AvailabilitySlot, ConsultationRequest
 from education.models import Article, GlossaryTerm
 from tests.browser import audit
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, AvailabilitySlotFactory, UserFactory
 
 
 def admin_pages() -> list[str]:
@@ -77,3 +79,34 @@ def test_admin_pages_pass_axe(browser, live_server):
     assert foreign == [], f"requests to another origin: {foreign}"
     failing = {url: audit.format_violations(v) for url, v in problems.items() if v}
     assert not failing, "\n".join(f"{url}\n{text}" for url, text in failing.items())
+
+
+def test_slot_date_drill_down_targets_at_every_length(browser, live_server):
+    """The drill-down wraps into more rows the more days have slots; every link keeps 24 px.
+
+    Slots on each of January's 31 days and in each month of the year give the longest
+    lists that the day and month levels can show, at a phone's width and a desktop's.
+    """
+    zone = ZoneInfo("America/New_York")
+    for day in range(1, 32):
+        AvailabilitySlotFactory(starts_at=datetime(2027, 1, day, 10, tzinfo=zone))
+    for month in range(2, 13):
+        AvailabilitySlotFactory(starts_at=datetime(2027, month, 3, 10, tzinfo=zone))
+    UserFactory(username="admin", is_staff=True, is_superuser=True)
+    changelist = reverse("admin:consultations_availabilityslot_changelist")
+    for width in (390, 1280):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": width, "height": 800}
+        )
+        page = context.new_page()
+        page.goto(reverse("admin:login"))
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        for query in ("?starts_at__year=2027", "?starts_at__year=2027&starts_at__month=1"):
+            page.goto(changelist + query)
+            links = page.locator(".toplinks a").count()
+            assert links >= 12, f"{query}: the drill-down shows {links} links"
+            small = [v for v in audit.run_axe(page) if v["id"] == "target-size"]
+            assert small == [], f"{width} px {query}\n{audit.format_violations(small)}"
+        context.close()
