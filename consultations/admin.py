@@ -32,6 +32,7 @@ from consultations.models import (
     StaffNote,
     Status,
 )
+from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
     SlotUnavailable,
     audit_event_record,
@@ -335,7 +336,7 @@ class ConsultationRequestAdminForm(forms.ModelForm):
 
 
 @admin.register(ConsultationRequest)
-class ConsultationRequestAdmin(admin.ModelAdmin):
+class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmin):
     form = ConsultationRequestAdminForm
     list_display = [
         "reference",
@@ -415,7 +416,10 @@ class ConsultationRequestAdmin(admin.ModelAdmin):
             obj = self.get_object(request, object_id)
             if obj is not None:
                 audit_event_record(
-                    http_request=request, action=AuditAction.VIEW, consultation_request=obj
+                    http_request=request,
+                    action=AuditAction.VIEW,
+                    consultation_request=obj,
+                    detail=self.view_audit_detail(request, obj),
                 )
         return response
 

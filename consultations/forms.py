@@ -25,6 +25,7 @@ from consultations.models import (
     PreferredContact,
     TherapistAnswer,
 )
+from consultations.self_check.sharing import SharedAnswersRefused, read_shared_answers
 from consultations.us_states import US_STATES
 
 NO_SLOT = "none"
@@ -199,6 +200,12 @@ class BookingForm(SlotFormMixin, forms.Form):
         label="I understand this form is not for emergencies. In a crisis I will call or "
         "text 988, or call 911."
     )
+    # Self-check answers the patient chose to share: a signed token, read again on submit.
+    # The box comes first so it is cleaned before the token.
+    share_self_check = forms.BooleanField(
+        label="Send my self-check answers with this request", required=False
+    )
+    self_check = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
     # Bot traps: a field people never see, and the time the form was served.
     website = forms.CharField(
         label="Leave this empty",
@@ -222,6 +229,7 @@ class BookingForm(SlotFormMixin, forms.Form):
         "note",
         "has_therapist",
         "heard_about",
+        "self_check",
         "contact_consent",
         "not_emergency_ack",
     ]
@@ -255,6 +263,7 @@ class BookingForm(SlotFormMixin, forms.Form):
                 "has_therapist",
                 "heard_about",
             ),
+            Field("self_check", template="consultations/self_check/booking_share.html"),
             Fieldset("Before you send", "contact_consent", "not_emergency_ack"),
             Field("website", wrapper_class="visually-hidden"),
             "started",
@@ -262,6 +271,16 @@ class BookingForm(SlotFormMixin, forms.Form):
             HTML('<p class="form-text">We reply within one working day.</p>'),
             Submit("submit", "Request this consultation"),
         )
+
+    def clean_self_check(self):
+        """The shared self-check answers, or None if there are none or the box is unticked."""
+        token = self.cleaned_data["self_check"]
+        if not token or not self.cleaned_data.get("share_self_check"):
+            return None
+        try:
+            return read_shared_answers(token)
+        except SharedAnswersRefused as refused:
+            raise forms.ValidationError(refused.message, code="refused") from None
 
     def clean(self):
         cleaned = super().clean()

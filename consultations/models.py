@@ -305,3 +305,8 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events cannot be deleted.")
+
+
+# The self-check's tables live with it (consultations/self_check/models.py); importing them
+# here registers them with this app.
+from consultations.self_check.models import ScreenQuestion, SharedSelfCheck  # noqa: E402, F401

@@ -12,6 +12,7 @@ from django.urls import reverse
 from clinic.models import ClinicDetails
 from consultations.calendar_files import consultation_ics
 from consultations.models import ConsultationRequest
+from consultations.self_check.services import needs_call_back_today
 from consultations.tokens import manage_token_make
 
 
@@ -44,7 +45,8 @@ def patient_confirmation_message(consultation_request: ConsultationRequest) -> E
 def staff_notification_message(
     consultation_request: ConsultationRequest, change: str = "new"
 ) -> EmailMessage:
-    """`change` is "new", "cancelled" or "moved"."""
+    """`change` is "new", "cancelled" or "moved". A request whose shared self-check needs a
+    same-day call back says only "priority": never an answer."""
     admin_url = absolute_url(
         reverse("admin:consultations_consultationrequest_change", args=[consultation_request.pk])
     )
@@ -53,12 +55,18 @@ def staff_notification_message(
         "cancelled": f"Consultation request {consultation_request.reference} cancelled",
         "moved": f"Consultation request {consultation_request.reference} moved",
     }
+    priority = needs_call_back_today(consultation_request)
     body = render_to_string(
         "emails/consultation_staff_notice.txt",
-        {"consultation_request": consultation_request, "change": change, "admin_url": admin_url},
+        {
+            "consultation_request": consultation_request,
+            "change": change,
+            "admin_url": admin_url,
+            "priority": priority,
+        },
     )
     return EmailMessage(
-        subject=subjects[change],
+        subject=("Priority: " if priority else "") + subjects[change],
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[settings.CLINIC_NOTIFY_EMAIL],

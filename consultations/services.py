@@ -28,6 +28,8 @@ from consultations.models import (
     StatusChange,
     new_reference,
 )
+from consultations.self_check.services import shared_self_check_save
+from consultations.self_check.sharing import SelfCheckAnswers
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +94,12 @@ def consultation_request_create(
     has_therapist: str,
     heard_about: str = "",
     preferred_times: str = "",
+    shared_self_check: SelfCheckAnswers | None = None,
     submission_token: str | None = None,
     notify: bool = True,
 ) -> ConsultationRequest:
-    """Hold a place (if a slot was chosen) and create the request, in one transaction.
+    """Hold a place (if a slot was chosen) and create the request, in one transaction,
+    with the self-check answers the patient chose to share, if any.
 
     Raises SlotUnavailable if the slot cannot take another request, and
     DuplicateSubmission if `submission_token` already created a request.
@@ -133,6 +137,10 @@ def consultation_request_create(
                 StatusChange.objects.create(
                     request=consultation_request, to_status=Status.NEW, changed_at=now
                 )
+                if shared_self_check is not None:
+                    shared_self_check_save(
+                        consultation_request=consultation_request, answers=shared_self_check
+                    )
                 if notify:
                     _enqueue_emails(consultation_request.pk)
                 return consultation_request

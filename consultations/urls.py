@@ -1,6 +1,7 @@
 from django.urls import path
 
 from consultations import views
+from consultations.self_check import views as self_check_views
 
 app_name = "consultations"
 
@@ -9,4 +10,5 @@ urlpatterns = [
     path("book/requested/", views.requested, name="requested"),
     path("book/requested/calendar.ics", views.requested_ics, name="requested_ics"),
     path("book/manage/<str:token>/", views.manage, name="manage"),
+    path("self-check/", self_check_views.self_check, name="self_check"),
 ]

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
@@ -72,11 +73,16 @@ def _first_request_for_used_token(session, token):
 
 
 @never_cache
+@sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @ratelimit(key="ip", rate=booking_rate, method="POST", block=True)
 def book(request):
     if request.method == "GET":
         return _render_form(request, BookingForm())
+    if "self_check_start" in request.POST:
+        # From the self-check's result page: the form, carrying the answers to share.
+        shared = {"self_check": request.POST.get("self_check", "")[:4000], "share_self_check": True}
+        return _render_form(request, BookingForm(initial=shared))
 
     token = request.POST.get("form_token", "")[:100]
     first = _first_request_for_used_token(request.session, token)
@@ -107,6 +113,7 @@ def book(request):
             has_therapist=data["has_therapist"],
             heard_about=data["heard_about"],
             preferred_times=data["preferred_times"],
+            shared_self_check=data["self_check"],
             submission_token=token,
         )
     except DuplicateSubmission as duplicate:

@@ -50,6 +50,9 @@ ROLES: dict[str, list[str]] = {
         "education.view_glossaryterm",
         "education.view_faq",
         "education.view_reference",
+        # The self-check's screen questions are clinical wording.
+        "consultations.change_screenquestion",
+        "consultations.view_screenquestion",
     ],
     "Intake coordinators": [
         "consultations.change_consultationrequest",
@@ -62,6 +65,8 @@ ROLES: dict[str, list[str]] = {
         "consultations.add_staffnote",
         "consultations.view_staffnote",
         "consultations.view_statuschange",
+        # The self-check answers a patient shared, shown on the request page.
+        "consultations.view_sharedselfcheck",
     ],
     "Clinic managers": [
         "education.*",
@@ -86,6 +91,10 @@ NEVER_GRANTED = {
     "consultations.add_statuschange",
     "consultations.change_statuschange",
     "consultations.delete_statuschange",
+    # What a patient shared stays as they sent it, and goes only with the request.
+    "consultations.add_sharedselfcheck",
+    "consultations.change_sharedselfcheck",
+    "consultations.delete_sharedselfcheck",
 }
 
 
