@@ -1,6 +1,6 @@
 """Times as patients read them: in the clinic's zone, with the zone named."""
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -50,3 +50,8 @@ def format_clinic_clock(when: datetime) -> str:
 def format_clinic_time(when: datetime) -> str:
     """'Tuesday 3 March, 2:30 pm Eastern time'."""
     return f"{format_clinic_day(when)}, {format_clinic_clock(when)} {clinic_zone_name(when)}"
+
+
+def format_day(day: date) -> str:
+    """'Wednesday, December 2': a calendar day as US readers write it."""
+    return f"{day:%A}, {day:%B} {day.day}"

@@ -17,7 +17,15 @@ from reversion_compare.admin import CompareVersionAdmin
 
 from clinic.admin import DATETIME_OVERRIDES
 from education import services
-from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
+from education.models import (
+    FAQ,
+    Article,
+    Contributor,
+    GlossaryTerm,
+    PlannerItem,
+    Reference,
+    Topic,
+)
 
 TARGET_GRADE = 8
 DUE_SOON_DAYS = 60
@@ -40,6 +48,33 @@ class ContributorAdmin(admin.ModelAdmin):
     list_display = ["name", "credentials", "role"]
     search_fields = ["name", "role"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(PlannerItem)
+class PlannerItemAdmin(admin.ModelAdmin):
+    """The integration planner's supports, treatment-day items and daily prompts."""
+
+    list_display = [
+        "label",
+        "kind",
+        "first_day",
+        "last_day",
+        "calendar_title",
+        "order",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["label", "text"]
+    prepopulated_fields = {"slug": ["label"]}
+    fieldsets = [
+        (None, {"fields": ["kind", "label", "slug", "text", "order", "is_active"]}),
+        (
+            "When it appears",
+            {"fields": ["first_day", "last_day", "on_chosen_weekdays", "time_of_day"]},
+        ),
+        ("In the calendar file", {"fields": ["calendar_title"]}),
+        ("Where it is explained", {"fields": ["article", "section"]}),
+    ]
 
 
 @admin.register(GlossaryTerm)

@@ -231,3 +231,81 @@ class Reference(models.Model):
     @property
     def pubmed_url(self) -> str:
         return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/" if self.pmid else ""
+
+
+class PlannerItemQuerySet(models.QuerySet):
+    def active(self) -> "PlannerItemQuerySet":
+        return self.filter(is_active=True).select_related("article")
+
+
+class PlannerItem(models.Model):
+    """A line of the integration planner, written by staff: a support the patient may
+    choose, a practical item for treatment days, or a short prompt for a day.
+
+    `first_day` and `last_day` count days after the most recent session (0 is the
+    treatment day itself). Nothing a patient enters is stored: the planner computes the
+    plan from each POST (`education.planner`).
+    """
+
+    class Kind(models.TextChoices):
+        PRACTICE = "practice", "Support for the days after"
+        TREATMENT_DAY = "treatment_day", "Practical item for treatment days"
+        PROMPT = "prompt", "Prompt for the day"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    slug = models.SlugField(unique=True)
+    label = models.CharField(
+        max_length=120, help_text="What the patient ticks, or the prompt's words."
+    )
+    text = models.TextField(blank=True, help_text="What the plan says about it on a day.")
+    calendar_title = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Title in the patient's calendar. Keep it neutral: calendars are shared "
+        "and shown on lock screens, so never name the treatment.",
+    )
+    first_day = models.PositiveSmallIntegerField(
+        default=1, help_text="First day after a session it suits (0 = the treatment day)."
+    )
+    last_day = models.PositiveSmallIntegerField(
+        default=99, help_text="Last day after a session it suits."
+    )
+    on_chosen_weekdays = models.BooleanField(
+        default=False,
+        help_text="Only on the weekdays the patient picks (for example therapy sessions).",
+    )
+    time_of_day = models.TimeField(
+        null=True,
+        blank=True,
+        help_text="A short calendar reminder at this time in the clinic's zone; "
+        "empty for an all-day entry.",
+    )
+    article = models.ForeignKey(
+        Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    section = models.SlugField(
+        blank=True, help_text="The id of the article heading that explains it, e.g. sleep."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    objects = PlannerItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(first_day__lte=models.F("last_day")),
+                name="planner_item_days_in_order",
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def explained_at(self) -> str:
+        """The link to the article section that explains it, or ''."""
+        if self.article is None or not self.article.is_live:
+            return ""
+        url = self.article.get_absolute_url()
+        return f"{url}#{self.section}" if self.section else url

@@ -11,13 +11,17 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_safe
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.generic import DetailView, ListView
 
 from clinic.models import ClinicDetails
+from consultations.formatting import format_day
+from education import planner as series_planner
 from education import structured_data
-from education.models import Article, GlossaryTerm, Topic
+from education.forms import PlannerForm
+from education.models import Article, GlossaryTerm, PlannerItem, Topic
 from education.search import article_search, clean_query
 
 ARTICLES_PER_PAGE = 10
@@ -157,3 +161,61 @@ def robots_txt(request):
     sitemap_url = request.build_absolute_uri(reverse("education:sitemap"))
     lines = ["User-agent: *", "Disallow: /search/", "", f"Sitemap: {sitemap_url}", ""]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
+# No CSRF token: the planner stores and changes nothing, so a forged POST gains nothing,
+# and its page then needs no cookie and can be kept like other public pages.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def planner(request):
+    """The integration planner. Dates and choices come only by POST and are never stored;
+    the plan and the .ics are computed from that POST and sent `no-store`."""
+    if request.method != "POST":
+        return render(
+            request,
+            "education/planner.html",
+            {
+                "form": PlannerForm(),
+                "canonical_url": _canonical(request, reverse("education:planner")),
+            },
+        )
+    form = PlannerForm(request.POST)
+    # "Change my answers" shows the form again, filled in from the plan's own values.
+    if not form.is_valid() or "edit" in request.POST:
+        response = render(request, "education/planner.html", {"form": form})
+        add_never_cache_headers(response)
+        return response
+    data = form.cleaned_data
+    sessions = series_planner.series_dates(
+        first=data["first_date"], pattern=data["pattern"], own_dates=form.own_dates()
+    )
+    plan = series_planner.plan_build(
+        sessions=sessions,
+        supports=list(data["supports"]),
+        treatment_items=list(data["treatment_items"]),
+        weekdays=set(data["weekdays"]),
+        prompts=list(PlannerItem.objects.active().filter(kind=PlannerItem.Kind.PROMPT)),
+    )
+    if "download" in request.POST:
+        response = HttpResponse(
+            series_planner.plan_ics(plan), content_type="text/calendar; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="plan.ics"'
+    else:
+        response = render(
+            request,
+            "education/planner_plan.html",
+            {
+                "plan": plan,
+                "sessions": sessions,
+                "last_session_label": format_day(sessions[-1]),
+                "hidden": [
+                    (name, value)
+                    for name, values in request.POST.lists()
+                    if name in form.fields
+                    for value in values
+                ],
+            },
+        )
+    add_never_cache_headers(response)
+    return response

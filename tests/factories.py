@@ -164,3 +164,16 @@ class ConsultationRequestFactory(factory.django.DjangoModelFactory):
     contact_consent_at = factory.LazyFunction(timezone.now)
     not_emergency_ack_at = factory.LazyFunction(timezone.now)
     consent_policy_version = "2025-01"
+
+
+class PlannerItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "education.PlannerItem"
+
+    kind = "practice"
+    slug = factory.Sequence(lambda n: f"item-{n}")
+    label = factory.Sequence(lambda n: f"Support {n}")
+    text = "Do a small thing."
+    calendar_title = factory.Sequence(lambda n: f"Title {n}")
+    first_day = 1
+    last_day = 99

@@ -31,6 +31,10 @@ ROLES: dict[str, list[str]] = {
         "education.add_glossaryterm",
         "education.change_glossaryterm",
         "education.view_glossaryterm",
+        "education.add_planneritem",
+        "education.change_planneritem",
+        "education.delete_planneritem",
+        "education.view_planneritem",
         # The article's FAQ and reference inlines.
         "education.add_faq",
         "education.change_faq",

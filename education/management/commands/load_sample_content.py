@@ -1,8 +1,9 @@
 """Load the sample patient-education content from the `content/` folder.
 
-Upserts topics, contributors, glossary terms and articles (with FAQs, references and
-related articles) by slug, inside one transaction. It compares before writing, so a
-second run changes nothing; `--dry-run` reports what it would do and rolls back.
+Upserts topics, contributors, glossary terms, articles (with FAQs, references and
+related articles) and the planner's lines by slug, inside one transaction. It compares
+before writing, so a second run changes nothing; `--dry-run` reports what it would do
+and rolls back.
 
 This command handles education content only. Sample consultation slots are loaded by
 the consultations app's own command (`load_sample_slots`); `make run` runs both.
@@ -21,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from education import services
-from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
+from education.models import FAQ, Article, Contributor, GlossaryTerm, PlannerItem, Reference, Topic
 
 # Sample articles go live at this local time on their "published" date.
 PUBLISH_TIME = datetime.time(9, 0)
@@ -115,6 +116,8 @@ class Command(BaseCommand):
                 reversion.add_to_revision(article)
                 outcome = "updated" if outcome == "unchanged" else outcome
             self._count(Article, outcome)
+        for row in _yaml(folder / "planner.yaml"):
+            self._upsert(PlannerItem, row["slug"], **_planner_fields(row, articles))
 
     def _upsert(self, model, slug: str, **fields):
         obj, outcome = _upsert(model, slug, fields)
@@ -198,6 +201,14 @@ def _replace_rows(article: Article, model, rows: list[dict]) -> bool:
         model(article=article, order=index, **row) for index, row in enumerate(rows, start=1)
     )
     return True
+
+
+def _planner_fields(row: dict, articles: dict) -> dict:
+    fields = {key: value for key, value in row.items() if key != "slug"}
+    fields["article"] = articles[row["article"]] if row.get("article") else None
+    if row.get("time_of_day"):
+        fields["time_of_day"] = datetime.time.fromisoformat(row["time_of_day"])
+    return fields
 
 
 def _yaml(path: Path) -> list[dict]:
