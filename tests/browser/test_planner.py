@@ -54,6 +54,7 @@ def test_patient_plans_prints_and_downloads(page, context):
     page.pdf(path=str(audit.SCREENSHOTS / "planner-plan-a4.pdf"), format="A4")
     assert pdf.stat().st_size > 10_000
     assert page.locator(".plan__crisis").is_visible()  # the crisis notice prints
+    assert not page.get_by_role("button", name="Change my answers").is_visible()
     page.emulate_media(media="screen")
     with page.expect_download() as download:
         page.get_by_role("button", name="Add to my calendar (.ics)").click()
