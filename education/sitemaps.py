@@ -24,7 +24,7 @@ class TopicSitemap(Sitemap):
 
 class FixedPageSitemap(Sitemap):
     def items(self):
-        return ["home", "education:article_list", "education:glossary"]
+        return ["home", "education:article_list", "education:glossary", "education:planner"]
 
     def location(self, item: str) -> str:
         return reverse(item)

@@ -245,3 +245,15 @@ def test_editors_write_the_planner_lines_in_the_admin(client, items, role, statu
         reverse("admin:education_planneritem_change", args=[items["walk"].pk]),
     ]:
         assert client.get(url).status_code == status, url
+
+
+def test_kept_form_page_shows_a_staff_edit_at_once(client, items, settings):
+    settings.CLINIC_PAGE_CACHE = True
+    assert "Walk" in client.get(URL).content.decode()
+    items["walk"].label = "A short walk outside"
+    items["walk"].save()
+    assert "A short walk outside" in client.get(URL).content.decode()
+
+
+def test_sitemap_lists_the_planner(client):
+    assert URL in client.get(reverse("education:sitemap")).content.decode()
