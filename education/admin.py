@@ -23,6 +23,8 @@ from education.models import (
     Contributor,
     GlossaryTerm,
     PlannerItem,
+    ReadingPath,
+    ReadingPathStep,
     Reference,
     Topic,
 )
@@ -48,6 +50,21 @@ class ContributorAdmin(admin.ModelAdmin):
     list_display = ["name", "credentials", "role"]
     search_fields = ["name", "role"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+class ReadingPathStepInline(admin.TabularInline):
+    model = ReadingPathStep
+    extra = 1
+    fields = ["order", "article"]
+
+
+@admin.register(ReadingPath)
+class ReadingPathAdmin(admin.ModelAdmin):
+    """Articles in a set order for one stage; only published ones count as steps."""
+
+    list_display = ["title", "order", "offers_planner"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [ReadingPathStepInline]
 
 
 @admin.register(PlannerItem)

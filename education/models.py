@@ -309,3 +309,73 @@ class PlannerItem(models.Model):
             return ""
         url = self.article.get_absolute_url()
         return f"{url}#{self.section}" if self.section else url
+
+
+class ReadingPathQuerySet(models.QuerySet):
+    def with_live_steps(self) -> "ReadingPathQuerySet":
+        """Each path's steps whose article the public can read, in order, as `live_steps`."""
+        live = ReadingPathStep.objects.filter(
+            article__in=Article.objects.published()
+        ).select_related("article", "article__topic")
+        return self.prefetch_related(models.Prefetch("steps", queryset=live, to_attr="live_steps"))
+
+
+class ReadingPath(models.Model):
+    """A set order of articles for one stage ("Thinking about ketamine"), curated by staff.
+
+    Only published articles count as steps, so "step 2 of 6" never counts a draft."""
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=120)
+    description = models.CharField(max_length=300)
+    order = models.PositiveSmallIntegerField(default=0)
+    offers_planner = models.BooleanField(
+        "offer the integration planner",
+        default=False,
+        help_text="Show a link to the integration planner after the steps.",
+    )
+
+    objects = ReadingPathQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("education:path_detail", args=[self.slug])
+
+    @property
+    def articles(self) -> list[Article]:
+        """The live steps' articles (needs `with_live_steps()`)."""
+        return [step.article for step in self.live_steps]
+
+    def position_of(self, article: Article) -> dict | None:
+        """{'step', 'total', 'previous', 'next'} for an article on this path, or None."""
+        articles = self.articles
+        if article not in articles:
+            return None
+        index = articles.index(article)
+        return {
+            "path": self,
+            "step": index + 1,
+            "total": len(articles),
+            "previous": articles[index - 1] if index else None,
+            "next": articles[index + 1] if index + 1 < len(articles) else None,
+        }
+
+
+class ReadingPathStep(models.Model):
+    path = models.ForeignKey(ReadingPath, on_delete=models.CASCADE, related_name="steps")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="path_steps")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "article"], name="path_article_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.path}: {self.article}"

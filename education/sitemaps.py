@@ -1,4 +1,4 @@
-"""sitemap.xml: current published articles, topics and the fixed pages.
+"""sitemap.xml: current published articles, topics, reading paths and the fixed pages.
 
 Articles past their next review date leave the sitemap until they are reviewed.
 """
@@ -6,7 +6,7 @@ Articles past their next review date leave the sitemap until they are reviewed.
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
-from education.models import Article, Topic
+from education.models import Article, ReadingPath, Topic
 
 
 class ArticleSitemap(Sitemap):
@@ -22,6 +22,11 @@ class TopicSitemap(Sitemap):
         return Topic.objects.all()
 
 
+class ReadingPathSitemap(Sitemap):
+    def items(self):
+        return ReadingPath.objects.all()
+
+
 class FixedPageSitemap(Sitemap):
     def items(self):
         return ["home", "education:article_list", "education:glossary", "education:planner"]
@@ -30,4 +35,9 @@ class FixedPageSitemap(Sitemap):
         return reverse(item)
 
 
-SITEMAPS = {"pages": FixedPageSitemap, "topics": TopicSitemap, "articles": ArticleSitemap}
+SITEMAPS = {
+    "pages": FixedPageSitemap,
+    "topics": TopicSitemap,
+    "paths": ReadingPathSitemap,
+    "articles": ArticleSitemap,
+}

@@ -13,6 +13,11 @@ urlpatterns = [
     path("articles/<slug:slug>/", public_page(views.article_detail), name="article_detail"),
     path("topics/<slug:slug>/", public_page(views.TopicDetailView.as_view()), name="topic_detail"),
     path("glossary/", public_page(views.glossary), name="glossary"),
+    path(
+        "paths/<slug:slug>/",
+        public_page(views.ReadingPathDetailView.as_view()),
+        name="path_detail",
+    ),
     path("planner/", public_page(views.planner), name="planner"),
     path("search/", public_page(views.search), name="search"),
     path("feed/", public_page(ArticleFeed()), name="feed"),

@@ -21,7 +21,7 @@ from consultations.formatting import format_day
 from education import planner as series_planner
 from education import structured_data
 from education.forms import PlannerForm
-from education.models import Article, GlossaryTerm, PlannerItem, Topic
+from education.models import Article, GlossaryTerm, PlannerItem, ReadingPath, Topic
 from education.search import article_search, clean_query
 
 ARTICLES_PER_PAGE = 10
@@ -45,6 +45,7 @@ def home(request):
         "home.html",
         {
             "topics": [topic for topic in _topics_with_articles() if topic.live],
+            "paths": [path for path in ReadingPath.objects.with_live_steps() if path.articles],
             "canonical_url": _canonical(request, reverse("home")),
         },
     )
@@ -118,6 +119,11 @@ def article_detail(request, slug: str):
             "article": article,
             "preview": preview,
             "breadcrumbs": structured_data.article_breadcrumb_trail(article),
+            "path_positions": [
+                position
+                for path in ReadingPath.objects.with_live_steps().filter(steps__article=article)
+                if (position := path.position_of(article))
+            ],
             "json_ld": structured_data.article_documents(
                 request, article, ClinicDetails.objects.cached().name
             ),
@@ -127,6 +133,20 @@ def article_detail(request, slug: str):
     if preview:
         patch_cache_control(response, private=True, no_store=True)
     return response
+
+
+class ReadingPathDetailView(DetailView):
+    template_name = "education/path_detail.html"
+    http_method_names = ["get", "head"]
+    context_object_name = "path"
+
+    def get_queryset(self):
+        return ReadingPath.objects.with_live_steps()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {
+            "canonical_url": _canonical(self.request, self.object.get_absolute_url()),
+        }
 
 
 @require_safe

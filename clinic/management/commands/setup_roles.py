@@ -35,6 +35,13 @@ ROLES: dict[str, list[str]] = {
         "education.change_planneritem",
         "education.delete_planneritem",
         "education.view_planneritem",
+        "education.add_readingpath",
+        "education.change_readingpath",
+        "education.view_readingpath",
+        "education.add_readingpathstep",
+        "education.change_readingpathstep",
+        "education.delete_readingpathstep",
+        "education.view_readingpathstep",
         # The article's FAQ and reference inlines.
         "education.add_faq",
         "education.change_faq",

@@ -22,7 +22,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from education import services
-from education.models import FAQ, Article, Contributor, GlossaryTerm, PlannerItem, Reference, Topic
+from education.models import (
+    FAQ,
+    Article,
+    Contributor,
+    GlossaryTerm,
+    PlannerItem,
+    ReadingPath,
+    ReadingPathStep,
+    Reference,
+    Topic,
+)
 
 # Sample articles go live at this local time on their "published" date.
 PUBLISH_TIME = datetime.time(9, 0)
@@ -118,6 +128,14 @@ class Command(BaseCommand):
             self._count(Article, outcome)
         for row in _yaml(folder / "planner.yaml"):
             self._upsert(PlannerItem, row["slug"], **_planner_fields(row, articles))
+        for row in _yaml(folder / "paths.yaml"):
+            fields = {key: value for key, value in row.items() if key not in ("slug", "steps")}
+            path = self._upsert(ReadingPath, row["slug"], **fields)
+            steps = [{"article": articles[slug]} for slug in row["steps"] if slug in articles]
+            for slug in set(row["steps"]) - set(articles):
+                self.stdout.write(f"Reading path {row['slug']}: no article {slug}, skipped.")
+            if _replace_rows(path, ReadingPathStep, steps, parent_field="path"):
+                self._count(ReadingPathStep, "updated")
 
     def _upsert(self, model, slug: str, **fields):
         obj, outcome = _upsert(model, slug, fields)
@@ -190,15 +208,17 @@ def _set_related(article: Article, post, articles: dict) -> bool:
     return True
 
 
-def _replace_rows(article: Article, model, rows: list[dict]) -> bool:
-    """Make the article's FAQs or references exactly `rows`, in order; return if changed."""
+def _replace_rows(parent, model, rows: list[dict], parent_field: str = "article") -> bool:
+    """Make the parent's FAQs, references or path steps exactly `rows`, in order; return
+    if changed."""
     fields = list(rows[0]) if rows else []
-    existing = model.objects.filter(article=article).order_by("order", "id")
+    existing = model.objects.filter(**{parent_field: parent}).order_by("order", "id")
     if [{name: getattr(obj, name) for name in fields} for obj in existing] == rows:
         return False
-    model.objects.filter(article=article).delete()
+    model.objects.filter(**{parent_field: parent}).delete()
     model.objects.bulk_create(
-        model(article=article, order=index, **row) for index, row in enumerate(rows, start=1)
+        model(**{parent_field: parent}, order=index, **row)
+        for index, row in enumerate(rows, start=1)
     )
     return True
 
