@@ -22,6 +22,8 @@ from education.models import (
     Article,
     Contributor,
     GlossaryTerm,
+    NetworkTherapist,
+    NetworkTherapistState,
     PlannerItem,
     ReadingPath,
     ReadingPathStep,
@@ -65,6 +67,21 @@ class ReadingPathAdmin(admin.ModelAdmin):
     list_display = ["title", "order", "offers_planner"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ReadingPathStepInline]
+
+
+class NetworkTherapistStateInline(admin.TabularInline):
+    model = NetworkTherapistState
+    extra = 1
+
+
+@admin.register(NetworkTherapist)
+class NetworkTherapistAdmin(admin.ModelAdmin):
+    """The referral network listed on "Find integration support"."""
+
+    list_display = ["name", "credentials", "in_person", "by_video", "is_sample", "is_active"]
+    list_filter = ["is_active", "is_sample", "states__state"]
+    search_fields = ["name", "practice"]
+    inlines = [NetworkTherapistStateInline]
 
 
 @admin.register(PlannerItem)

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from consultations.us_states import US_STATES
+
 
 class Topic(models.Model):
     name = models.CharField(max_length=100)
@@ -379,3 +381,52 @@ class ReadingPathStep(models.Model):
 
     def __str__(self):
         return f"{self.path}: {self.article}"
+
+
+class NetworkTherapistQuerySet(models.QuerySet):
+    def listed(self, state: str = "") -> "NetworkTherapistQuerySet":
+        """Active therapists, each with their states; only those practising in `state`."""
+        therapists = self.filter(is_active=True).prefetch_related("states")
+        return therapists.filter(states__state=state).distinct() if state else therapists
+
+
+class NetworkTherapist(models.Model):
+    """A therapist in the clinic's referral network, listed on "Find integration support"."""
+
+    name = models.CharField(max_length=120)
+    credentials = models.CharField(max_length=80, help_text="For example LCSW or PhD.")
+    practice = models.CharField(max_length=120, blank=True)
+    in_person = models.BooleanField("sees people in person", default=False)
+    by_video = models.BooleanField("sees people by video", default=True)
+    phone = models.CharField(max_length=30, blank=True, help_text="For example (212) 555-0123.")
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    is_sample = models.BooleanField(
+        default=False, help_text="Sample entry: the page marks it so nobody calls it."
+    )
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    objects = NetworkTherapistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self):
+        return f"{self.name}, {self.credentials}"
+
+
+class NetworkTherapistState(models.Model):
+    """A US state where a network therapist practises (is licensed)."""
+
+    therapist = models.ForeignKey(NetworkTherapist, on_delete=models.CASCADE, related_name="states")
+    state = models.CharField(max_length=2, choices=US_STATES)
+
+    class Meta:
+        ordering = ["state"]
+        constraints = [
+            models.UniqueConstraint(fields=["therapist", "state"], name="therapist_state_once"),
+        ]
+
+    def __str__(self):
+        return self.get_state_display()

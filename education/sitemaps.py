@@ -29,7 +29,13 @@ class ReadingPathSitemap(Sitemap):
 
 class FixedPageSitemap(Sitemap):
     def items(self):
-        return ["home", "education:article_list", "education:glossary", "education:planner"]
+        return [
+            "home",
+            "education:article_list",
+            "education:glossary",
+            "education:planner",
+            "education:integration_support",
+        ]
 
     def location(self, item: str) -> str:
         return reverse(item)

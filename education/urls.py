@@ -19,6 +19,11 @@ urlpatterns = [
         name="path_detail",
     ),
     path("planner/", public_page(views.planner), name="planner"),
+    path(
+        "integration-support/",
+        public_page(views.integration_support),
+        name="integration_support",
+    ),
     path("search/", public_page(views.search), name="search"),
     path("feed/", public_page(ArticleFeed()), name="feed"),
     path("sitemap.xml", public_page(sitemap), {"sitemaps": SITEMAPS}, name="sitemap"),

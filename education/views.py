@@ -18,10 +18,18 @@ from django.views.generic import DetailView, ListView
 
 from clinic.models import ClinicDetails
 from consultations.formatting import format_day
+from consultations.us_states import US_STATES
 from education import planner as series_planner
 from education import structured_data
 from education.forms import PlannerForm
-from education.models import Article, GlossaryTerm, PlannerItem, ReadingPath, Topic
+from education.models import (
+    Article,
+    GlossaryTerm,
+    NetworkTherapist,
+    PlannerItem,
+    ReadingPath,
+    Topic,
+)
 from education.search import article_search, clean_query
 
 ARTICLES_PER_PAGE = 10
@@ -147,6 +155,26 @@ class ReadingPathDetailView(DetailView):
         return super().get_context_data(**kwargs) | {
             "canonical_url": _canonical(self.request, self.object.get_absolute_url()),
         }
+
+
+@require_safe
+def integration_support(request):
+    """The clinic's referral network of therapists, optionally for one state."""
+    state = request.GET.get("state", "")
+    if state not in dict(US_STATES):
+        state = ""
+    return render(
+        request,
+        "education/integration_support.html",
+        {
+            "therapists": NetworkTherapist.objects.listed(state),
+            "state": state,
+            "states": US_STATES,
+            "canonical_url": _canonical(
+                request, reverse("education:integration_support"), state=state
+            ),
+        },
+    )
 
 
 @require_safe

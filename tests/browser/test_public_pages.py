@@ -18,6 +18,7 @@ PAGE_TYPES = [
     ("reading path", "/paths/during-and-after-your-series/", 200, True),
     ("article on a path", "/articles/integration-practices-after-a-session/", 200, True),
     ("planner", "/planner/", 200, True),
+    ("integration support", "/integration-support/", 200, True),
     ("search results", "/search/?q=BDNF", 200, False),
     ("search, no results", "/search/?q=zzzqqq", 200, False),
     ("search, empty query", "/search/", 200, False),

@@ -27,6 +27,8 @@ from education.models import (
     Article,
     Contributor,
     GlossaryTerm,
+    NetworkTherapist,
+    NetworkTherapistState,
     PlannerItem,
     ReadingPath,
     ReadingPathStep,
@@ -128,6 +130,19 @@ class Command(BaseCommand):
             self._count(Article, outcome)
         for row in _yaml(folder / "planner.yaml"):
             self._upsert(PlannerItem, row["slug"], **_planner_fields(row, articles))
+        for row in _yaml(folder / "network.yaml"):
+            fields = {key: value for key, value in row.items() if key not in ("name", "states")}
+            therapist = NetworkTherapist.objects.filter(name=row["name"]).first()
+            if therapist is None:
+                therapist = NetworkTherapist.objects.create(
+                    name=row["name"], is_sample=True, **fields
+                )
+                therapist.states.set(
+                    [NetworkTherapistState(state=code) for code in row["states"]], bulk=False
+                )
+                self._count(NetworkTherapist, "created")
+            else:
+                self._count(NetworkTherapist, "unchanged")  # staff may have edited it
         for row in _yaml(folder / "paths.yaml"):
             fields = {key: value for key, value in row.items() if key not in ("slug", "steps")}
             path = self._upsert(ReadingPath, row["slug"], **fields)
