@@ -82,6 +82,7 @@ class NetworkTherapistAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "is_sample", "states__state"]
     search_fields = ["name", "practice"]
     inlines = [NetworkTherapistStateInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(PlannerItem)
