@@ -10,6 +10,7 @@ from django.test import Client
 
 from consultations.models import ScreenQuestion, SharedSelfCheck
 from consultations.self_check import phq9
+from education.rendering import plain_text, reading_grade
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +283,36 @@ def test_missing_questions_come_back_without_overwriting_staff_wording(client):
     html = client.get("/self-check/").content.decode()
     assert ScreenQuestion.objects.count() == 9
     assert "<legend>Reworded by staff?" in html
+
+
+def _own_words(response) -> str:
+    """The page's text less the PHQ-9's published wording, which is not ours to simplify."""
+    main = main_html(response)
+    text = plain_text(main[: main.index("<footer")], sentence_blocks=True)
+    published = (
+        *phq9.ITEMS,
+        phq9.INSTRUCTIONS,
+        phq9.DIFFICULTY_QUESTION,
+        phq9.ATTRIBUTION,
+        phq9.CITATION,
+        *(label for _points, label in phq9.OPTIONS),
+        *(label for _code, label in phq9.DIFFICULTY_OPTIONS),
+    )
+    for fixed in published:
+        text = text.replace(fixed, " ")
+    return text
+
+
+def test_own_words_read_at_grade_8_or_lower(client):
+    everything_flagged = dict.fromkeys(SCREEN_NONE_FLAGGED, "yes") | {
+        "adult": "no",
+        "antidepressants": "no",
+        "pregnancy": "not_sure",
+    }
+    pages = [
+        client.get("/self-check/"),
+        client.post("/self-check/", post_data(items_for(22, item9=2), screen=everything_flagged)),
+        client.post("/self-check/", post_data(items_for(3))),
+    ]
+    for page in pages:
+        assert reading_grade(_own_words(page)) <= 8

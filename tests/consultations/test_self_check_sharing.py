@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core import signing
 from django.core.management import call_command
 from django.urls import reverse
@@ -230,8 +230,6 @@ def test_editors_and_reviewers_get_403_on_the_answers(client, shared_request, gr
 
 
 def test_request_viewers_without_the_answers_permission_do_not_see_them(client, shared_request):
-    from django.contrib.auth.models import Permission
-
     viewer = UserFactory(username="viewer")
     viewer.user_permissions.add(Permission.objects.get(codename="view_consultationrequest"))
     client.force_login(viewer)
