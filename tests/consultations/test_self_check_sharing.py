@@ -341,3 +341,17 @@ def test_no_answer_in_any_url_or_log_line(
     assert token not in logged and token[:20] not in " ".join(urls)
     for private in ("item_", "screen_", "PHQ", "pregnan", "Severe", "better off dead"):
         assert private not in logged, private
+
+
+def test_a_mistake_elsewhere_keeps_the_shared_answers_for_the_next_send(client, slot):
+    token = take_self_check(client, items=items_for(10, item9=1))
+    _response, tokens = start_booking(client, token)
+    fields = {"self_check": token, "share_self_check": "on"}
+    response = submit(client, slot, tokens=tokens, email="not-an-email", **fields)
+    html = response.content.decode()
+    assert response.status_code == 200 and f'name="self_check" value="{token}"' in html
+    assert 'id="id_share_self_check" checked' in html
+    form = response.context["form"]
+    tokens = {"form_token": form["form_token"].value(), "started": form["started"].value()}
+    assert submit(client, slot, tokens=tokens, **fields).status_code == 302
+    assert SharedSelfCheck.objects.get().call_back_today
