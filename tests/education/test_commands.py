@@ -31,7 +31,7 @@ def counts():
 def test_loads_everything_published_and_is_idempotent():
     first = load()
     assert f"Loaded articles: {len(ARTICLE_FILES)} created, 0 updated, 0 unchanged" in first
-    assert "Loaded topics: 4 created" in first
+    assert "Loaded topics: 5 created" in first
     assert Article.objects.published().count() == len(ARTICLE_FILES) >= 6
     assert GlossaryTerm.objects.count() >= 11
     assert all(a.references.exists() and a.reviewer for a in Article.objects.all())
