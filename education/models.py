@@ -46,6 +46,12 @@ class Contributor(models.Model):
     credentials = models.CharField(max_length=50, help_text="For example MD, PA-C, LCSW.")
     role = models.CharField(max_length=100)
     bio = models.TextField(blank=True)
+    is_sample = models.BooleanField(
+        "sample contributor",
+        default=False,
+        help_text="A placeholder that came with the sample content, not a real person. Pages "
+        "written or reviewed by a sample say that no clinician has reviewed them.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -180,6 +186,11 @@ class Article(models.Model):
             and self.publish_at is not None
             and self.publish_at <= timezone.now()
         )
+
+    @property
+    def is_sample(self) -> bool:
+        """True when a sample placeholder wrote or "reviewed" it: no clinician has."""
+        return self.author.is_sample or (self.reviewer is not None and self.reviewer.is_sample)
 
     @property
     def is_overdue_for_review(self) -> bool:

@@ -1,17 +1,22 @@
 """The real sample articles in `content/`: what patients ask finds them, and each one
 carries honest review metadata, sourced figures and the esketamine regulatory facts."""
 
+import datetime
 import io
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import frontmatter
 import pytest
+import time_machine
 from django.conf import settings
+from django.core.checks import run_checks
 from django.core.management import call_command
 from django.urls import reverse
 
-from education.models import Article
+from education.models import FAQ, Article, Contributor
+from tests.factories import ArticleFactory
 
 CONTENT = Path(settings.BASE_DIR) / "content"
 ARTICLE_FILES = sorted((CONTENT / "articles").glob("*.md"))
@@ -92,30 +97,112 @@ def sample_content(db):
     call_command("load_sample_content", stdout=io.StringIO())
 
 
-@pytest.mark.parametrize(
-    ("words", "slug"),
-    [
-        ("cost", "costs-insurance-and-good-faith-estimate"),
-        ("insurance", "costs-insurance-and-good-faith-estimate"),
-        ("Good Faith Estimate", "costs-insurance-and-good-faith-estimate"),
-        ("pregnant", "is-ketamine-treatment-right-for-me"),
-        ("bladder", "misuse-dependence-and-bladder-problems"),
-        ("addiction risk", "misuse-dependence-and-bladder-problems"),
-        ("addiction", "misuse-dependence-and-bladder-problems"),
-        ("Spravato", "iv-ketamine-esketamine-spray-and-at-home-ketamine"),
-        ("at-home ketamine", "iv-ketamine-esketamine-spray-and-at-home-ketamine"),
-        ("candidate", "is-ketamine-treatment-right-for-me"),
-        ("electroconvulsive", "will-it-work-what-the-research-shows"),
-    ],
-)
-def test_searching_what_patients_ask_finds_the_answer(client, sample_content, words, slug):
-    response = client.get(reverse("education:search"), {"q": words})
-    html = response.content.decode()
-    found = re.findall(r'href="/articles/([a-z0-9-]+)/"', html.split("<main", 1)[-1])
-    assert slug in found[:3], f"{words!r} -> {found[:5]}"
+# What a worried adult types first, and the article that must answer it.
+PATIENT_QUESTIONS = [
+    ("cost", "costs-insurance-and-good-faith-estimate"),
+    ("insurance", "costs-insurance-and-good-faith-estimate"),
+    ("Good Faith Estimate", "costs-insurance-and-good-faith-estimate"),
+    ("pregnant", "is-ketamine-treatment-right-for-me"),
+    ("candidate", "is-ketamine-treatment-right-for-me"),
+    ("bladder", "misuse-dependence-and-bladder-problems"),
+    ("addiction", "misuse-dependence-and-bladder-problems"),
+    ("addiction risk", "misuse-dependence-and-bladder-problems"),
+    ("Spravato", "iv-ketamine-esketamine-spray-and-at-home-ketamine"),
+    ("at-home ketamine", "iv-ketamine-esketamine-spray-and-at-home-ketamine"),
+    ("electroconvulsive", "will-it-work-what-the-research-shows"),
+]
 
 
-def test_sample_articles_are_published_with_sample_contributors(sample_content):
-    articles = Article.objects.published()
-    assert articles.count() == len(ARTICLE_FILES)
-    assert not articles.filter(reviewer__isnull=True).exists()
+def test_searching_what_patients_ask_finds_the_answer(client, sample_content):
+    """One load of the real files, then each search as a visitor makes it."""
+    misses = []
+    for words, slug in PATIENT_QUESTIONS:
+        html = client.get(reverse("education:search"), {"q": words}).content.decode()
+        found = re.findall(r'href="/articles/([a-z0-9-]+)/"', html.split("<main", 1)[-1])
+        if slug not in found[:3]:
+            misses.append(f"{words!r} -> {found[:5]}")
+    assert not misses, misses
+
+
+CLINIC_ZONE = ZoneInfo(settings.TIME_ZONE)
+
+
+def load() -> str:
+    out = io.StringIO()
+    call_command("load_sample_content", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_sample_review_dates_are_the_load_date_never_backdated():
+    assert not any("last_reviewed" in post.metadata for post in POSTS.values())
+    with time_machine.travel(datetime.datetime(2027, 2, 3, 10, 0, tzinfo=CLINIC_ZONE)):
+        load()
+    assert set(Article.objects.values_list("last_reviewed", flat=True)) == {
+        datetime.date(2027, 2, 3)
+    }
+    assert Contributor.objects.filter(is_sample=False).count() == 0
+    # Loading again later with nothing changed keeps the date; a change moves it on.
+    FAQ.objects.filter(article__slug="is-ketamine-treatment-right-for-me").delete()
+    with time_machine.travel(datetime.datetime(2027, 3, 1, 10, 0, tzinfo=CLINIC_ZONE)):
+        assert "0 created, 1 updated" in load()
+    dates = dict(Article.objects.values_list("slug", "last_reviewed"))
+    assert dates.pop("is-ketamine-treatment-right-for-me") == datetime.date(2027, 3, 1)
+    assert set(dates.values()) == {datetime.date(2027, 2, 3)}
+
+
+def test_sample_article_page_says_no_clinician_reviewed_it(client, sample_content):
+    article = Article.objects.get(slug="misuse-dependence-and-bladder-problems")
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "Sample content, not reviewed by a clinician." in html
+    assert "Medically reviewed by" not in html and "Page last reviewed" not in html
+    assert '"reviewedBy"' not in html and '"lastReviewed"' not in html
+
+
+@pytest.mark.django_db
+def test_a_real_review_is_still_shown_as_one(client):
+    article = ArticleFactory(title="Sleep after treatment")
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "Medically reviewed by" in html and '"reviewedBy"' in html
+    assert "Sample content" not in html
+
+
+def sample_warnings():
+    return [m for m in run_checks(include_deployment_checks=True) if m.id == "education.W001"]
+
+
+def test_deploy_check_warns_while_samples_are_published(sample_content):
+    [warning] = sample_warnings()
+    assert f"{len(ARTICLE_FILES)} published article(s)" in warning.msg
+    assert "DJANGO_SILENCED_SYSTEM_CHECKS=education.W001" in warning.hint
+    Contributor.objects.update(is_sample=False)  # the clinic's own staff took over
+    assert sample_warnings() == []
+
+
+@pytest.mark.django_db
+def test_deploy_check_is_quiet_without_samples():
+    ArticleFactory()
+    assert sample_warnings() == []
+
+
+def test_home_and_booking_pages_link_the_questions_patients_ask_first(client, sample_content):
+    right_for_me = Article.objects.get(slug="is-ketamine-treatment-right-for-me")
+    costs = Article.objects.get(slug="costs-insurance-and-good-faith-estimate")
+    for url in [reverse("home"), reverse("consultations:book")]:
+        html = client.get(url).content.decode()
+        assert (
+            f'<a href="{right_for_me.get_absolute_url()}">'
+            "Before you book: is ketamine right for me?</a>" in html
+        )
+        assert f'<a href="{costs.get_absolute_url()}">What it costs</a>' in html
+    # A link whose article is gone disappears rather than break.
+    right_for_me.delete()
+    assert "is ketamine right for me?" not in client.get(reverse("home")).content.decode()
+
+
+def test_new_glossary_terms_are_loaded_and_linked(client, sample_content):
+    html = client.get(reverse("education:glossary")).content.decode()
+    for term in ["REMS", "Contraindication", "Off-label", "Good Faith Estimate", "TMS", "ECT"]:
+        assert f">{term}<" in html, term
+    article = Article.objects.get(slug="will-it-work-what-the-research-shows")
+    assert 'href="/glossary/#tms"' in article.body_html

@@ -5,6 +5,11 @@ related articles) and the planner's lines by slug, inside one transaction. It co
 before writing, so a second run changes nothing; `--dry-run` reports what it would do
 and rolls back.
 
+The files hold no review dates. An article's "last reviewed" date is the day it was
+loaded or last changed by a load, never a date from the past: a sample was never
+reviewed by a clinician, and its contributors are marked as samples (`sample: true`), so
+every page says so and `check --deploy` warns while they are published.
+
 This command handles education content only. Sample consultation slots are loaded by
 the consultations app's own command (`load_sample_slots`); `make run` runs both.
 """
@@ -101,6 +106,7 @@ class Command(BaseCommand):
                 credentials=row["credentials"],
                 role=row["role"],
                 bio=row.get("bio", ""),
+                is_sample=bool(row.get("sample", False)),
             )
             for row in _yaml(folder / "contributors.yaml")
         }
@@ -124,9 +130,11 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"{post['slug']}: {services.publish_gate_message(missing)}")
             if any(parts_changed):
+                if outcome == "unchanged":
+                    _mark_loaded_today(article)
+                    outcome = "updated"
                 # Record the article with its current FAQs and references in the history.
                 reversion.add_to_revision(article)
-                outcome = "updated" if outcome == "unchanged" else outcome
             self._count(Article, outcome)
         for row in _yaml(folder / "planner.yaml"):
             self._upsert(PlannerItem, row["slug"], **_planner_fields(row, articles))
@@ -162,7 +170,6 @@ class Command(BaseCommand):
         zone = timezone.get_current_timezone()
         publish_at = datetime.datetime.combine(_date(meta["published"]), PUBLISH_TIME, zone)
         topic = topics[meta["topic"]]
-        last_reviewed = _date(meta["last_reviewed"])
         fields = {
             "title": meta["title"],
             "summary": meta["summary"],
@@ -173,18 +180,33 @@ class Command(BaseCommand):
             "status": Article.Status.PUBLISHED,
             "publish_at": publish_at,
             "first_published_at": publish_at,
-            "last_reviewed": last_reviewed,
-            "next_review_due": services.next_review_due_for(
-                article=Article(topic=topic), reviewed_on=last_reviewed
-            ),
             "review_note": meta.get("review_note", ""),
             "key_takeaways": "\n".join(meta.get("key_takeaways", [])),
             "regulatory_note": meta.get("regulatory_note") or "",
         }
+        existing = Article.objects.filter(slug=meta["slug"]).first()
+        if existing is None or any(getattr(existing, k) != v for k, v in fields.items()):
+            fields.update(_review_dates(Article(topic=topic)))
         return _upsert(Article, meta["slug"], fields)
 
     def _count(self, model, outcome: str) -> None:
         self.counts.setdefault(model._meta.verbose_name_plural, Counter())[outcome] += 1
+
+
+def _review_dates(article: Article) -> dict:
+    """The load date as "last reviewed" (never backdated) and the due date it implies."""
+    today = timezone.localdate()
+    return {
+        "last_reviewed": today,
+        "next_review_due": services.next_review_due_for(article=article, reviewed_on=today),
+    }
+
+
+def _mark_loaded_today(article: Article) -> None:
+    dates = _review_dates(article)
+    for name, value in dates.items():
+        setattr(article, name, value)
+    article.save(update_fields=[*dates, "updated_at"])
 
 
 def _upsert(model, slug: str, fields: dict) -> tuple:
