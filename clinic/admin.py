@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.models import ClinicDetails
+from clinic.models import ClinicDetails, Fee
 
 
 class LabelledSplitDateTime(AdminSplitDateTime):
@@ -47,6 +47,12 @@ class ClinicDetailsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Fee)
+class FeeAdmin(admin.ModelAdmin):
+    list_display = ["name", "price", "insurance_usually_covers", "order"]
+    list_editable = ["order"]
 
 
 class TOTPDeviceForm(forms.ModelForm):

@@ -1,11 +1,13 @@
-"""The clinic's own details, edited by staff and shown on every page, and the version of
-the public content that every cached copy of a page is checked against.
+"""The clinic's own details, fees and privacy notice, edited by staff and shown on public
+pages, and the version of the public content that every cached copy of a page is checked
+against.
 """
 
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.validators import MinValueValidator
 from django.db import DatabaseError, connection, models
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -21,6 +23,51 @@ DEFAULT_CRISIS_NOTICE = (
     "Lifeline) or call 911 in an emergency. This site and its booking form are not for "
     "emergencies."
 )
+
+
+# The sample privacy notice, written for this site. Staff edit it in the admin.
+DEFAULT_PRIVACY_NOTICE = """\
+## What we collect
+
+When you ask for a consultation, we collect what you type into the booking form: your
+name, email, phone number, state, how you would like us to contact you, the time you
+chose, the topics you want to discuss, whether you see a therapist, whether you expect to
+pay for yourself, and any short note you add. We also record when you gave your consent.
+If a self-check is offered on this site, its answers are kept only if you choose to share
+them with us. Reading the articles, the glossary or the search page collects nothing
+about you: those pages set no cookies.
+
+## Why we collect it
+
+We use it only to contact you about your request, to arrange and run your consultation,
+to send you a Good Faith Estimate if you pay for yourself, and to keep a record of what
+we did with your request.
+
+## Who sees it
+
+Only clinic staff whose role needs it can see your request: the intake team who contact
+you, and the clinic managers. Staff who write the articles cannot see it. Every time
+staff view, change or export a request, it is written to an audit trail.
+
+## No third parties
+
+We do not sell or share your information. This site uses no analytics, no advertising
+trackers and no social media plug-ins, and every file it needs comes from this site
+itself. We send email through our own mail provider only to reach you about your
+request.
+
+## How long we keep it
+
+Once your request is closed, we delete it after {retention_days} days. Your medical
+record, if you become a patient, is kept as the law requires.
+
+## Your choices
+
+You can ask us for a copy of what we hold about you, ask us to correct it, or ask us to
+delete it. Email or call us using the details at the bottom of this page, and we will
+reply as soon as we can. Some US states, such as Washington, give you further rights over
+your health data, and we honor them for every visitor.
+"""
 
 
 class ClinicDetailsManager(models.Manager):
@@ -55,6 +102,19 @@ class ClinicDetails(models.Model):
         default=DEFAULT_CRISIS_NOTICE,
         help_text="Shown at the top of every page. Keep 988 and 911 in it.",
     )
+    offers_iv_ketamine = models.BooleanField(
+        "offers IV ketamine", default=True, help_text="Listed on the Costs page."
+    )
+    offers_esketamine = models.BooleanField(
+        "offers esketamine nasal spray (Spravato)",
+        default=False,
+        help_text="Only if the clinic is certified under the Spravato REMS.",
+    )
+    privacy_notice = models.TextField(
+        default=DEFAULT_PRIVACY_NOTICE,
+        help_text="The privacy page, in Markdown (headings start at ##). {retention_days} "
+        "is replaced by the number of days closed requests are kept (CLINIC_RETENTION_DAYS).",
+    )
 
     objects = ClinicDetailsManager()
 
@@ -62,6 +122,29 @@ class ClinicDetails(models.Model):
         verbose_name = "clinic details"
         verbose_name_plural = "clinic details"
         constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="single_details")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Fee(models.Model):
+    """One line of the public fee list on the Costs page."""
+
+    name = models.CharField(max_length=100)
+    price = models.DecimalField(
+        "price (US$)", max_digits=8, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    includes = models.TextField(
+        "what it includes", help_text="One or two plain sentences, e.g. what a visit covers."
+    )
+    insurance_usually_covers = models.BooleanField("insurance usually covers it", default=False)
+    order = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="fee_price_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -132,7 +215,7 @@ _VERSION_SQL = f'SELECT value FROM "{ContentVersion._meta.db_table}" WHERE id = 
 
 @receiver([post_save, post_delete])
 def _public_content_saved(sender, **kwargs) -> None:
-    if sender is ClinicDetails or sender._meta.app_label in PUBLIC_CONTENT_APPS:
+    if sender in (ClinicDetails, Fee) or sender._meta.app_label in PUBLIC_CONTENT_APPS:
         ContentVersion.objects.bump()
 
 

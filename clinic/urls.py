@@ -10,6 +10,8 @@ urlpatterns = [
     path("", public_page(education_views.home), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("ping", views.ping, name="ping"),
+    path("costs/", public_page(views.costs), name="costs"),
+    path("privacy/", public_page(views.privacy), name="privacy"),
     path("", include("consultations.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("education.urls")),

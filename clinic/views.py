@@ -2,11 +2,13 @@
 
 import logging
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +46,39 @@ def server_error(request):
         return HttpResponse(
             loader.get_template("500_plain.html").render(), status=500, content_type="text/html"
         )
+
+
+@require_safe
+def costs(request):
+    """The clinic's fee list and offered treatments, with the Good Faith Estimate notice."""
+    from clinic.models import Fee
+    from education.models import Article
+
+    return render(
+        request,
+        "clinic/costs.html",
+        {
+            "fees": Fee.objects.all(),
+            "cost_article": Article.objects.published()
+            .filter(slug="costs-insurance-and-good-faith-estimate")
+            .first(),
+        },
+    )
+
+
+@require_safe
+def privacy(request):
+    """The privacy notice staff keep in the clinic details, with the retention read live."""
+    from clinic.models import ClinicDetails
+    from education.rendering import render_markdown
+
+    text = ClinicDetails.objects.cached().privacy_notice.replace(
+        "{retention_days}", str(settings.CLINIC_RETENTION_DAYS)
+    )
+    return render(
+        request,
+        "clinic/privacy.html",
+        {
+            "notice_html": render_markdown(text).html,
+        },
+    )

@@ -285,6 +285,7 @@ SUBMITTED_FIELDS = [
     "note",
     "has_therapist",
     "heard_about",
+    "expects_self_pay",
     "contact_consent_at",
     "not_emergency_ack_at",
     "consent_policy_version",

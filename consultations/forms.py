@@ -8,6 +8,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
@@ -23,10 +24,20 @@ from consultations.models import (
     HeardAbout,
     Modality,
     PreferredContact,
+    SelfPayAnswer,
     TherapistAnswer,
 )
 from consultations.self_check.sharing import SharedAnswersRefused, read_shared_answers
 from consultations.us_states import US_STATES
+
+
+def privacy_line() -> str:
+    """The link to the privacy notice, shown beside every form's consent boxes."""
+    return (
+        '<p class="form-text">How we use and protect your answers: '
+        f'<a href="{reverse("privacy")}">our privacy notice</a>.</p>'
+    )
+
 
 NO_SLOT = "none"
 NO_SLOT_LABEL = "None of these times work for me: contact me to arrange a time"
@@ -188,6 +199,13 @@ class BookingForm(SlotFormMixin, forms.Form):
         choices=TherapistAnswer.choices,
         widget=forms.RadioSelect,
     )
+    expects_self_pay = forms.ChoiceField(
+        label="Do you expect to pay for this care yourself? (optional)",
+        help_text="If you do, we will send you a written Good Faith Estimate of the cost.",
+        choices=SelfPayAnswer.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
     heard_about = forms.ChoiceField(
         label="How did you hear about us? (optional)",
         choices=[("", "Choose one")] + HeardAbout.choices,
@@ -228,6 +246,7 @@ class BookingForm(SlotFormMixin, forms.Form):
         "discuss_topics",
         "note",
         "has_therapist",
+        "expects_self_pay",
         "heard_about",
         "self_check",
         "contact_consent",
@@ -261,10 +280,16 @@ class BookingForm(SlotFormMixin, forms.Form):
                 "discuss_topics",
                 "note",
                 "has_therapist",
+                "expects_self_pay",
                 "heard_about",
             ),
             Field("self_check", template="consultations/self_check/booking_share.html"),
-            Fieldset("Before you send", "contact_consent", "not_emergency_ack"),
+            Fieldset(
+                "Before you send",
+                HTML(privacy_line()),
+                "contact_consent",
+                "not_emergency_ack",
+            ),
             Field("website", wrapper_class="visually-hidden"),
             "started",
             "form_token",

@@ -101,6 +101,12 @@ class TherapistAnswer(models.TextChoices):
     PREFER_NOT = "prefer_not", "I'd rather not say"
 
 
+class SelfPayAnswer(models.TextChoices):
+    YES = "yes", "Yes, I expect to pay for myself"
+    NO = "no", "No, I plan to use insurance"
+    UNSURE = "unsure", "Not sure yet"
+
+
 class HeardAbout(models.TextChoices):
     SEARCH = "search", "Web search"
     CLINICIAN = "clinician", "My doctor or therapist"
@@ -164,6 +170,13 @@ class ConsultationRequest(models.Model):
     note = models.CharField(max_length=500, blank=True)
     has_therapist = models.CharField(
         "works with a therapist now", max_length=10, choices=TherapistAnswer.choices
+    )
+    expects_self_pay = models.CharField(
+        "expects to pay for themselves",
+        max_length=10,
+        choices=SelfPayAnswer.choices,
+        blank=True,
+        help_text="Yes means: send a Good Faith Estimate (No Surprises Act).",
     )
     heard_about = models.CharField(
         "heard about the clinic from", max_length=10, choices=HeardAbout.choices, blank=True

@@ -112,6 +112,7 @@ def book(request):
             note=data["note"],
             has_therapist=data["has_therapist"],
             heard_about=data["heard_about"],
+            expects_self_pay=data["expects_self_pay"],
             preferred_times=data["preferred_times"],
             shared_self_check=data["self_check"],
             submission_token=token,

@@ -22,6 +22,14 @@ PAGE_TYPES = [
     ("search results", "/search/?q=BDNF", 200, False),
     ("search, no results", "/search/?q=zzzqqq", 200, False),
     ("search, empty query", "/search/", 200, False),
+    ("candidacy article", "/articles/is-ketamine-treatment-right-for-me/", 200, True),
+    ("costs article", "/articles/costs-insurance-and-good-faith-estimate/", 200, True),
+    ("forms article", "/articles/iv-ketamine-esketamine-spray-and-at-home-ketamine/", 200, True),
+    ("evidence article", "/articles/will-it-work-what-the-research-shows/", 200, True),
+    ("risks article", "/articles/misuse-dependence-and-bladder-problems/", 200, True),
+    ("first day article", "/articles/your-consultation-and-first-treatment-day/", 200, True),
+    ("costs", "/costs/", 200, True),
+    ("privacy", "/privacy/", 200, True),
     ("404", "/no-such-page/", 404, True),
 ]
 

@@ -415,7 +415,9 @@ def test_visitor_reaches_every_sample_article_glossary_topic_search_feed_and_sit
     for article in Article.objects.all():
         assert f'href="{article.get_absolute_url()}"' in home
         page = html_of(client.get(article.get_absolute_url()))
-        assert json_ld(page)["MedicalWebPage"]["reviewedBy"]
+        # The samples were never reviewed by a clinician, and their pages say so.
+        assert "Sample content, not reviewed by a clinician." in page
+        assert "reviewedBy" not in json_ld(page)["MedicalWebPage"]
     assert 'href="/glossary/"' in home
     topic = Topic.objects.first()
     assert f'href="{topic.get_absolute_url()}"' in home

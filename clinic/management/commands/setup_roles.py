@@ -92,6 +92,10 @@ ROLES: dict[str, list[str]] = {
         "consultations.*",
         "clinic.change_clinicdetails",
         "clinic.view_clinicdetails",
+        "clinic.add_fee",
+        "clinic.change_fee",
+        "clinic.delete_fee",
+        "clinic.view_fee",
         "auth.view_user",
         "auth.view_group",
         # Sign-in lockouts: see who is locked out, and unlock by deleting the attempt.
