@@ -375,8 +375,9 @@ def _warm(client, url):
     ("url_for", "queries"),
     [
         # Each count includes the one read of the content version (clinic/page_cache.py);
-        # home and article read the reading paths once (their steps only when there are any).
-        (lambda topic, article: "/", 4),
+        # home and article read the reading paths once (their steps only when there are any),
+        # and home reads the articles for the first-question links once.
+        (lambda topic, article: "/", 5),
         (lambda topic, article: "/articles/", 4),
         (lambda topic, article: f"/topics/{topic.slug}/", 3),
         (lambda topic, article: f"/articles/{article.slug}/", 6),
