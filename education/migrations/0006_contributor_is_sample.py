@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("education", "0002_article_search_vector"),
+        ("education", "0005_referral_network"),
     ]
 
     operations = [
