@@ -7,18 +7,15 @@ staff member's authenticator app, and a session that has not been verified by a 
 not let in (a staff member without a confirmed device cannot sign in at all).
 """
 
-import datetime
-
 from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from consultations.models import ConsultationRequest, Status
 from education.models import Article
 
-# Query strings of the colleagues' changelist filters that match these counts.
+# Query strings of the colleagues' changelist filters that list the rows of these counts.
 TODAY_FILTER = "when=today"
 OVERDUE_FILTER = "review_due=overdue"
 
@@ -57,19 +54,10 @@ class ClinicAdminSite(admin.AdminSite):
                     "url": f"{requests_url}?status__exact={Status.NEW}",
                 }
             )
-            # The clinic's day: TIME_ZONE is the clinic's zone.
-            today = timezone.localdate()
-            start, end = (
-                timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-                for day in (today, today + datetime.timedelta(days=1))
-            )
-            todays = ConsultationRequest.objects.filter(
-                slot__starts_at__gte=start, slot__starts_at__lt=end
-            ).exclude(status__in=[Status.DECLINED, Status.CANCELLED])
             items.append(
                 {
                     "label": "Consultations today",
-                    "count": todays.count(),
+                    "count": ConsultationRequest.objects.today().count(),
                     "url": f"{requests_url}?{TODAY_FILTER}",
                 }
             )

@@ -6,12 +6,11 @@ change and every export adds an AuditEvent.
 """
 
 import csv
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -31,6 +30,7 @@ from consultations.models import (
     Modality,
     StaffNote,
     Status,
+    clinic_day_start,
 )
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
@@ -53,12 +53,11 @@ class SlotStateFilter(admin.SimpleListFilter):
         return [("upcoming", "Upcoming"), ("open", "Open"), ("full", "Full"), ("past", "Past")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         return {
-            "upcoming": lambda: queryset.filter(starts_at__gt=now),
-            "open": lambda: queryset.bookable(),
-            "full": lambda: queryset.filter(held__gte=F("capacity")),
-            "past": lambda: queryset.filter(starts_at__lte=now),
+            "upcoming": queryset.upcoming,
+            "open": queryset.bookable,
+            "full": queryset.full,
+            "past": lambda: queryset.filter(starts_at__lte=timezone.now()),
         }.get(self.value(), lambda: queryset)()
 
 
@@ -186,12 +185,14 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
 
 
 class RequestedTimeFilter(admin.SimpleListFilter):
+    """The time a request is for. "Today" is the index page's "Consultations today"."""
+
     title = "requested time"
     parameter_name = "when"
 
     def lookups(self, request, model_admin):
         return [
-            ("today", "Today"),
+            ("today", "Today (going ahead)"),
             ("week", "This week"),
             ("upcoming", "Upcoming"),
             ("past", "Past"),
@@ -200,18 +201,12 @@ class RequestedTimeFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         now = timezone.now()
-        zone = clinic_zone()
-        today = timezone.localtime(now, zone).date()
-        day_start = datetime.combine(today, time.min, tzinfo=zone)
-        week_start = day_start - timedelta(days=today.weekday())
-        ranges = {
-            "today": (day_start, day_start + timedelta(days=1)),
-            "week": (week_start, week_start + timedelta(days=7)),
-        }
         value = self.value()
-        if value in ranges:
-            start, end = ranges[value]
-            return queryset.filter(slot__starts_at__gte=start, slot__starts_at__lt=end)
+        if value == "today":
+            return queryset.today()
+        if value == "week":
+            today = clinic_day_start().date()
+            return queryset.for_days(today - timedelta(days=today.weekday()), days=7)
         if value == "upcoming":
             return queryset.filter(slot__starts_at__gte=now)
         if value == "past":

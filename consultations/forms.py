@@ -69,15 +69,16 @@ def slot_label(slot: AvailabilitySlot) -> str:
 class SlotChoiceField(forms.Field):
     """A slot id from the radio list, or "none" to be contacted to arrange a time.
 
-    Cleans to an AvailabilitySlot or None. Unknown ids and closed or past slots are
-    validation errors; a full slot is left to the hold in the service, which reports
-    "just taken" the same way whether the slot filled a minute ago or a millisecond ago.
+    Cleans to a bookable AvailabilitySlot or None. Unknown ids, closed or past slots and
+    slots that filled since the page was shown are validation errors. The hold in the
+    service checks again, for a slot that fills in the millisecond after this check.
     """
 
     default_error_messages = {
         "required": "Choose a time, or choose to be contacted to arrange one.",
         "invalid": "Please choose one of the times shown.",
         "closed": "That time is no longer open. Please choose another time.",
+        "taken": TAKEN_MESSAGE,
     }
 
     def __init__(self, *, slots, **kwargs):
@@ -90,12 +91,17 @@ class SlotChoiceField(forms.Field):
             return value or None
         if not value.isdigit() or len(value) > 18:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        slot = AvailabilitySlot.objects.filter(pk=int(value)).first()
-        if slot is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        if not slot.is_open or slot.starts_at <= timezone.now():
-            raise forms.ValidationError(self.error_messages["closed"], code="closed")
-        return slot
+        chosen = AvailabilitySlot.objects.filter(pk=int(value))
+        slot = chosen.bookable().first()
+        if slot is not None:
+            return slot
+        if not chosen.exists():
+            code = "invalid"
+        elif chosen.open_to_patients().exists():
+            code = "taken"
+        else:
+            code = "closed"
+        raise forms.ValidationError(self.error_messages[code], code=code)
 
     def clean(self, value):
         cleaned = self.to_python(value)

@@ -1,7 +1,7 @@
 """Availability, consultation requests and their history, and the staff audit trail."""
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
+from consultations.formatting import clinic_zone, format_clinic_time
 from consultations.us_states import US_STATES
 
 # Bump when the consent wording on the booking form changes; each request keeps the
@@ -34,13 +35,27 @@ class Modality(models.TextChoices):
     IN_PERSON = "in_person", "in person"
 
 
+def clinic_day_start(day=None) -> datetime:
+    """Midnight at the start of `day` (default: today) in the clinic's zone."""
+    zone = clinic_zone()
+    day = day or timezone.localtime(timezone.now(), zone).date()
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
 class AvailabilitySlotQuerySet(models.QuerySet):
     def upcoming(self):
         return self.filter(starts_at__gt=timezone.now())
 
+    def open_to_patients(self):
+        """Open for booking and in the future, whether or not a place is left."""
+        return self.upcoming().filter(is_open=True)
+
+    def full(self):
+        return self.filter(held__gte=F("capacity"))
+
     def bookable(self):
-        """Open, in the future and with a place left."""
-        return self.upcoming().filter(is_open=True, held__lt=F("capacity"))
+        """Open, in the future and with a place left: what a patient can book now."""
+        return self.open_to_patients().filter(held__lt=F("capacity"))
 
 
 class AvailabilitySlot(models.Model):
@@ -69,17 +84,11 @@ class AvailabilitySlot(models.Model):
         ]
 
     def __str__(self) -> str:
-        from consultations.formatting import format_clinic_time
-
         return f"{format_clinic_time(self.starts_at)}, {self.get_modality_display()}"
 
     @property
     def ends_at(self):
         return self.starts_at + timedelta(minutes=self.duration_minutes)
-
-    @property
-    def is_full(self) -> bool:
-        return self.held >= self.capacity
 
 
 class PreferredContact(models.TextChoices):
@@ -129,6 +138,8 @@ class Status(models.TextChoices):
 ACTIVE_STATUSES = {Status.NEW, Status.CONTACTED, Status.CONFIRMED}
 # Requests in these states are over; the retention command purges them after a while.
 CLOSED_STATUSES = {Status.COMPLETED, Status.NO_SHOW, Status.DECLINED, Status.CANCELLED}
+# Moving a request into one of these states gives its place in the slot back.
+PLACE_FREEING_STATUSES = {Status.DECLINED, Status.CANCELLED}
 
 
 class EmailStatus(models.TextChoices):
@@ -140,6 +151,18 @@ class EmailStatus(models.TextChoices):
 class ConsultationRequestQuerySet(models.QuerySet):
     def closed_before(self, when):
         return self.filter(status__in=CLOSED_STATUSES, status_changed_at__lt=when)
+
+    def for_days(self, first_day, days: int = 1):
+        """Requests for a time on `days` clinic days from `first_day` (in the clinic's zone)."""
+        start = clinic_day_start(first_day)
+        return self.filter(
+            slot__starts_at__gte=start, slot__starts_at__lt=start + timedelta(days=days)
+        )
+
+    def today(self):
+        """The consultations of today in the clinic's zone that are still going ahead:
+        requests for a time today, less those cancelled or declined."""
+        return self.for_days(clinic_day_start().date()).exclude(status__in=PLACE_FREEING_STATUSES)
 
 
 class ConsultationRequest(models.Model):
@@ -235,6 +258,16 @@ class ConsultationRequest(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    def self_service_closed_reason(self) -> str:
+        """Why the patient can no longer cancel or move from their manage link ("closed" or
+        "too_late"); empty while they still can."""
+        if not self.is_active:
+            return "closed"
+        cutoff = timedelta(hours=settings.CLINIC_SELF_SERVICE_CUTOFF_HOURS)
+        if self.slot is not None and self.slot.starts_at - timezone.now() < cutoff:
+            return "too_late"
+        return ""
 
     def get_discuss_topics_display(self) -> str:
         labels = dict(DiscussTopic.choices)

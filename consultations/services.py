@@ -19,6 +19,7 @@ from consultations.formatting import clinic_zone
 from consultations.models import (
     ACTIVE_STATUSES,
     CONSENT_POLICY_VERSION,
+    PLACE_FREEING_STATUSES,
     AuditEvent,
     AvailabilitySlot,
     ConsultationRequest,
@@ -56,9 +57,7 @@ def submission_token_hash(token: str) -> str:
 
 def availability_slot_hold(*, slot_id: int) -> None:
     """Take one place in a bookable slot, or raise SlotUnavailable."""
-    taken = AvailabilitySlot.objects.filter(
-        pk=slot_id, is_open=True, starts_at__gt=timezone.now(), held__lt=F("capacity")
-    ).update(held=F("held") + 1)
+    taken = AvailabilitySlot.objects.bookable().filter(pk=slot_id).update(held=F("held") + 1)
     if taken == 0:
         raise SlotUnavailable
 
@@ -172,7 +171,7 @@ def consultation_request_set_status(
         if current.status == status:
             return False
         updates = {"status": status, "status_changed_at": timezone.now()}
-        if status in (Status.CANCELLED, Status.DECLINED) and current.holds_place:
+        if status in PLACE_FREEING_STATUSES and current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
             updates["holds_place"] = False
         elif status in ACTIVE_STATUSES and current.slot_id and not current.holds_place:
@@ -192,9 +191,7 @@ def consultation_request_set_status(
 
 
 def _check_self_service_allowed(consultation_request: ConsultationRequest) -> None:
-    from consultations.selfservice import self_service_closed_reason
-
-    if self_service_closed_reason(consultation_request):
+    if consultation_request.self_service_closed_reason():
         raise TooLateToChange
 
 

@@ -13,7 +13,6 @@ from consultations.calendar_files import consultation_ics
 from consultations.formatting import clinic_zone_name
 from consultations.forms import TAKEN_MESSAGE, BookingForm, MoveForm
 from consultations.models import ConsultationRequest
-from consultations.selfservice import self_service_closed_reason
 from consultations.services import (
     DuplicateSubmission,
     SlotUnavailable,
@@ -56,7 +55,7 @@ def _render_form(request, form, *, status=200, taken=False):
         form.initial.update({"form_token": token, "started": form_started_make()})
     context = {
         "form": form,
-        "taken": taken,
+        "taken": taken or form.has_error("slot", "taken"),
         "next_times": form.fields["slot"].slots[:3],
         "zone_name": clinic_zone_name(),
     }
@@ -155,7 +154,7 @@ def manage(request, token):
     consultation_request = manage_token_read(token)
     if consultation_request is None:
         return render(request, "consultations/link_invalid.html", status=404)
-    closed_reason = self_service_closed_reason(consultation_request)
+    closed_reason = consultation_request.self_service_closed_reason()
     move_form = MoveForm(
         request.POST if request.POST.get("action") == "move" else None,
         current_slot=consultation_request.slot,

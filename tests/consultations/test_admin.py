@@ -2,7 +2,9 @@
 
 import csv
 import io
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -89,6 +91,30 @@ def test_request_list_opens_with_filters_and_search(client, coordinator, query):
     assert response.status_code == 200
     if query in ("", "?q=CR-", "?when=upcoming", "?status__exact=new"):
         assert request.reference in response.content.decode()
+
+
+def test_consultations_today_on_the_index_matches_the_list_it_links_to(
+    client, coordinator, time_machine
+):
+    # 10 pm in New York is already tomorrow in UTC: "today" is the clinic's day.
+    eastern = ZoneInfo("America/New_York")
+    time_machine.move_to(datetime(2026, 3, 4, 9, 0, tzinfo=eastern), tick=False)
+    late_today = AvailabilitySlotFactory(starts_at=datetime(2026, 3, 4, 22, 0, tzinfo=eastern))
+    going_ahead = ConsultationRequestFactory(slot=late_today, status=Status.CONFIRMED)
+    for status, modality in ((Status.CANCELLED, "phone"), (Status.DECLINED, "in_person")):
+        ConsultationRequestFactory(
+            slot__starts_at=late_today.starts_at, slot__modality=modality, status=status
+        )
+    for other_day in (datetime(2026, 3, 3, 23, 30), datetime(2026, 3, 5, 0, 30)):
+        ConsultationRequestFactory(slot__starts_at=other_day.replace(tzinfo=eastern))
+
+    index = client.get(reverse("admin:index"))
+    counts = {item["label"]: item for item in index.context["at_a_glance"]}
+    assert counts["Consultations today"]["count"] == 1
+    link = re.search(r'<a href="([^"]+)">Consultations today</a>', index.content.decode())[1]
+    listed = client.get(link.replace("&amp;", "&"))
+    assert listed.status_code == 200
+    assert [r.reference for r in listed.context["cl"].result_list] == [going_ahead.reference]
 
 
 def test_request_list_columns_and_date_filters(client, coordinator):
