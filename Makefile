@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench
+.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench lighthouse
 
 # The venv's bundled pip (23.x on Debian and pyenv) mis-resolves extras under
 # --require-hashes, so it installs only uv, pinned and hash-checked, with --no-deps; uv
@@ -81,6 +81,11 @@ browser: install-dev
 ## make bench: serve under gunicorn as production does (127.0.0.1) and measure; see README
 bench: install
 	timeout 600 bash bench/run.sh
+
+## make lighthouse: Lighthouse mobile on every public page type under gunicorn, in Debian's
+## Chromium; the table goes to test-artifacts/lighthouse/ (see README, "Benchmark")
+lighthouse: install node_modules/axe-core/axe.min.js
+	timeout 900 bash bench/lighthouse.sh
 
 ## make lock: regenerate the pinned, hashed requirements from pyproject.toml (and uv's own
 ## pin from requirements-bootstrap.in); make test then proves they install into an empty venv

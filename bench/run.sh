@@ -1,72 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: serve the app under gunicorn as production does, on 127.0.0.1 only, and
-# measure it with bench/measure.py. Uses DATABASE_URL as given if set, otherwise a
-# throwaway SQLite file (bench.sqlite3), never the developer's db.sqlite3.
+# measure it with bench/measure.py (bench/serve.sh prepares and starts the server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-PY=.venv/bin/python
-GUNICORN=.venv/bin/gunicorn
-GUNICORN_CONF=docker/gunicorn.conf.py
-WORK=$(mktemp -d -t clinic-bench.XXXXXX)
 
 if ! command -v wrk >/dev/null; then
   echo "bench: installing wrk" >&2
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
 
-# Production settings, with plain HTTP on loopback and no booking rate limit for the run.
-export DJANGO_SETTINGS_MODULE=clinic.settings
-export DJANGO_DEBUG=0
-DJANGO_SECRET_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')
-export DJANGO_SECRET_KEY
-export DJANGO_SECURE_SSL_REDIRECT=0
-export DJANGO_ALLOWED_HOSTS=127.0.0.1
-export CLINIC_BOOKING_RATE_LIMIT=off
-export CLINIC_BOOKING_MIN_SECONDS=${CLINIC_BOOKING_MIN_SECONDS:-1}
-export DJANGO_LOG_LEVEL=${DJANGO_LOG_LEVEL:-WARNING}
-if [ -z "${DATABASE_URL:-}" ]; then
-  rm -f bench.sqlite3 bench.sqlite3-wal bench.sqlite3-shm
-  export DATABASE_URL="sqlite:///$PWD/bench.sqlite3"
-fi
-
-has_command() { $PY manage.py help --commands | grep -qx "$1"; }
-
-echo "bench: preparing (${DATABASE_URL%%:*} database, static files, sample content)" >&2
-$PY manage.py collectstatic --noinput -v 0
-$PY manage.py migrate --noinput -v 0
-$PY manage.py createcachetable
-for command in load_sample_content load_sample_slots; do
-  if has_command "$command"; then $PY manage.py "$command" >"$WORK/$command.log"; fi
-done
-
-PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export PORT GUNICORN_WORKERS=2
-if [ -f "$GUNICORN_CONF" ]; then
-  args=(--config "$GUNICORN_CONF")
-else  # the same settings the production container uses
-  args=(--access-logfile - --error-logfile -)
-fi
-# Command-line options win over the config file: loopback only, two workers.
-$GUNICORN "${args[@]}" --bind "127.0.0.1:$PORT" --workers 2 clinic.wsgi:application \
-  >"$WORK/gunicorn.log" 2>&1 &
-GUNICORN_PID=$!
-stop() {
-  kill "$GUNICORN_PID" 2>/dev/null || true
-  wait "$GUNICORN_PID" 2>/dev/null || true
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-for _ in $(seq 60); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break
-  kill -0 "$GUNICORN_PID" 2>/dev/null || { cat "$WORK/gunicorn.log" >&2; exit 1; }
-  sleep 0.5
-done
-curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" || { cat "$WORK/gunicorn.log" >&2; exit 1; }
+source bench/serve.sh
 
 $PY bench/measure.py --base "http://127.0.0.1:$PORT" --master "$GUNICORN_PID" \
   --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-16}"
-status=$?
-rm -rf "$WORK"
-exit $status

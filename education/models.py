@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consultations.us_states import US_STATES
+from education.rendering import with_hashed_images
 
 
 class Topic(models.Model):
@@ -195,6 +196,11 @@ class Article(models.Model):
     @property
     def is_overdue_for_review(self) -> bool:
         return self.next_review_due is not None and self.next_review_due < timezone.localdate()
+
+    @property
+    def page_html(self) -> str:
+        """The stored body as a page shows it: images at their deployed, hashed URLs."""
+        return with_hashed_images(self.body_html)
 
     @property
     def takeaway_list(self) -> list[str]:

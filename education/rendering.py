@@ -4,6 +4,11 @@ Staff write Markdown (raw HTML allowed by the Markdown library); everything it p
 goes through the nh3 allow-list sanitizer, so scripts, event handlers, inline styles,
 iframes and `javascript:`/`data:` URLs never reach a page. Images may only point at
 this site's own static files, written `![alt](static:education/diagrams/x.svg)`.
+
+The stored HTML names such an image by its plain static path, with the width and height
+read from the file (so the page does not shift when it loads); `with_hashed_images` swaps
+in the hashed, long-cached URL when a page is shown, because the hash belongs to the
+deployed files, not to the article.
 """
 
 import html
@@ -14,6 +19,8 @@ from html.parser import HTMLParser
 
 import markdown
 import nh3
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.templatetags.static import static
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
@@ -31,7 +38,7 @@ ALLOWED_ATTRIBUTES = {
     "h2": {"id"},
     "h3": {"id"},
     "h4": {"id"},
-    "img": {"src", "alt"},
+    "img": {"src", "alt", "width", "height", "loading", "decoding"},
     "td": {"align"},
     "th": {"align"},
 }
@@ -43,6 +50,9 @@ BLOCK_TAGS = {"p", "li", "h2", "h3", "h4", "blockquote", "pre", "td", "th", "tr"
 HEADING_TAGS = {"h2", "h3", "h4"}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 WORDS = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE)
+SVG_ATTRIBUTE = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']*)["\']')
+STORED_STATIC_IMAGE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
 
 
 @dataclass
@@ -64,13 +74,55 @@ class _SiteImagesAndHeadings(Treeprocessor):
             if element.tag == "img":
                 src = element.get("src", "")
                 if src.startswith(STATIC_PREFIX):
-                    element.set("src", static(src[len(STATIC_PREFIX) :].lstrip("/")))
+                    name = src[len(STATIC_PREFIX) :].lstrip("/")
+                    element.set("src", settings.STATIC_URL.rstrip("/") + "/" + name)
+                    if size := svg_size(name):
+                        element.set("width", str(size[0]))
+                        element.set("height", str(size[1]))
+                # Diagrams sit below the first screen: fetch them only when scrolled to.
+                element.set("loading", "lazy")
+                element.set("decoding", "async")
 
 
 class _SiteExtension(Extension):
     def extendMarkdown(self, md):  # noqa: N802 - the Markdown library's hook name
         # After inline processing (which creates <img>, priority 20), before toc (5).
         md.treeprocessors.register(_SiteImagesAndHeadings(md), "clinic_site", 15)
+
+
+def svg_size(name: str) -> tuple[int, int] | None:
+    """The intrinsic (width, height) of a static SVG, from its width/height or viewBox."""
+    path = finders.find(name) if name.endswith(".svg") else None
+    if not path:
+        return None
+    with open(path, "rb") as file:
+        root = SVG_ROOT.search(file.read(4096))
+    attributes = dict(SVG_ATTRIBUTE.findall(root.group(0))) if root else {}
+    try:
+        if b"width" in attributes and b"height" in attributes:
+            size = [float(attributes[key].rstrip(b"px")) for key in (b"width", b"height")]
+        else:
+            size = [float(n) for n in attributes[b"viewBox"].replace(b",", b" ").split()[2:]]
+    except (KeyError, ValueError):
+        return None
+    return (round(size[0]), round(size[1])) if len(size) == 2 and min(size) > 0 else None
+
+
+def with_hashed_images(body_html: str) -> str:
+    """Point stored `/static/...` image sources at the deployed, hashed static URL."""
+    prefix = settings.STATIC_URL.rstrip("/") + "/"
+
+    def hashed(match: re.Match) -> str:
+        src = html.unescape(match.group(2))
+        if not src.startswith(prefix):
+            return match.group(0)
+        try:
+            url = static(src[len(prefix) :])
+        except ValueError:  # not in the manifest: keep the plain path rather than fail
+            return match.group(0)
+        return f"{match.group(1)}{html.escape(url)}{match.group(3)}"
+
+    return STORED_STATIC_IMAGE.sub(hashed, body_html)
 
 
 def _same_origin_images_only(tag: str, attribute: str, value: str) -> str | None:

@@ -79,6 +79,37 @@ def test_static_images_resolve_to_static_url_and_keep_alt():
 
 
 @pytest.mark.parametrize(
+    ("name", "size"),
+    [
+        ("education/diagrams/glutamate-cascade.svg", (360, 800)),
+        ("education/diagrams/treatment-series-timeline.svg", (360, 816)),
+    ],
+)
+def test_diagrams_carry_their_size_so_the_page_does_not_shift(name, size):
+    html = render_markdown(f"![A diagram](static:{name})").html
+    assert f'width="{size[0]}"' in html and f'height="{size[1]}"' in html
+    assert 'loading="lazy"' in html
+
+
+def test_svg_size_reads_width_and_height_before_view_box(tmp_path, settings):
+    (tmp_path / "sized.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120px" height="80" viewBox="0 0 12 8">'
+    )
+    (tmp_path / "boxed.svg").write_text('<svg viewBox="0,0,300.4,150"><rect/></svg>')
+    (tmp_path / "bare.svg").write_text("<svg><rect/></svg>")
+    settings.STATICFILES_DIRS = [tmp_path]
+    assert rendering.svg_size("sized.svg") == (120, 80)
+    assert rendering.svg_size("boxed.svg") == (300, 150)
+    assert rendering.svg_size("bare.svg") is None
+    assert rendering.svg_size("missing.svg") is None
+
+
+def test_an_image_of_unknown_size_still_renders_without_dimensions():
+    html = render_markdown("![A photo](static:education/photo.png)").html
+    assert 'src="/static/education/photo.png"' in html and "width=" not in html
+
+
+@pytest.mark.parametrize(
     "src", ["https://evil.example/x.png", "//evil.example/x.png", "http://evil.example/x.png"]
 )
 def test_images_from_other_origins_lose_their_source(src):

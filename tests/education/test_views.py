@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission
+from django.contrib.staticfiles.storage import StaticFilesStorage
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -246,6 +247,29 @@ def test_json_ld_cannot_break_out_of_its_script_element(client):
     assert page["citation"][0]["url"] == "https://a.b/"
     assert "FAQPage" not in json_ld(html)
     assert html.count("<script") == 2  # the two JSON-LD documents, nothing executable
+
+
+class HashedNamesStorage(StaticFilesStorage):
+    """Names files as the production manifest does, without running collectstatic."""
+
+    def url(self, name):
+        stem, _, extension = name.rpartition(".")
+        return super().url(f"{stem}.0123456789ab.{extension}")
+
+
+def test_diagram_is_shown_at_the_deployed_hashed_url_with_its_size(client, settings):
+    # Rendered (stored) under one deployment, shown under another: the page must use the
+    # hashed name of the files deployed now, which whitenoise serves as immutable.
+    article = ArticleFactory(
+        slug="diagram", body="![Four steps](static:education/diagrams/glutamate-cascade.svg)"
+    )
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": f"{__name__}.HashedNamesStorage"}
+    }
+    html = html_of(client.get(article.get_absolute_url()))
+    image = re.search(r"<img [^>]+>", html.split('class="article__body')[1]).group(0)
+    assert 'src="/static/education/diagrams/glutamate-cascade.0123456789ab.svg"' in image
+    assert 'width="360"' in image and 'height="800"' in image
 
 
 def test_article_page_loads_nothing_from_another_origin(client, article):
