@@ -13,6 +13,8 @@ import puppeteer from "puppeteer-core";
 const base = process.env.LIGHTHOUSE_BASE;
 const managePath = process.env.LIGHTHOUSE_MANAGE_PATH;
 const out = path.resolve(process.env.LIGHTHOUSE_OUT || "test-artifacts/lighthouse");
+// LIGHTHOUSE_ONLY=regex measures only the page types whose names match (while working).
+const only = new RegExp(process.env.LIGHTHOUSE_ONLY || ".", "i");
 const FLOOR = 90;
 const TARGETS = { score: 100, cls: 0.02, tbt: 50, lcp: 1500 };
 const SEO_AUDITS = new Set();
@@ -159,6 +161,7 @@ PAGES.splice(3, 0, ...articles);
 const rows = [];
 fs.mkdirSync(out, { recursive: true });
 async function measure(name, step) {
+  if (!only.test(name)) return;
   foreign.clear();
   const flow = await startFlow(page, { name, config: { extends: "lighthouse:default" } });
   await step(flow);

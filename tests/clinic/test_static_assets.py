@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from tests.factories import ArticleFactory
+
 PRODUCTION_STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -45,3 +47,38 @@ def test_whitenoise_serves_brotli_with_a_year_of_caching(collected):
     assert response["Content-Encoding"] == "br"
     max_age = int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1))
     assert max_age >= 365 * 24 * 3600 and "immutable" in response["Cache-Control"]
+
+
+def _served(collected, url: str):
+    with override_settings(STATIC_ROOT=collected, WHITENOISE_AUTOREFRESH=False):
+        middleware = WhiteNoiseMiddleware(lambda request: None)
+        return middleware(RequestFactory().get(url, HTTP_ACCEPT_ENCODING="gzip, br"))
+
+
+def _cached_for_good(response) -> bool:
+    max_age = int(re.search(r"max-age=(\d+)", response["Cache-Control"]).group(1))
+    return max_age >= 365 * 24 * 3600 and "immutable" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_fonts_and_diagrams_on_a_page_are_hashed_and_cached_for_good(collected, client):
+    article = ArticleFactory(
+        slug="diagram", body="![Four steps](static:education/diagrams/glutamate-cascade.svg)"
+    )
+    with override_settings(STATIC_ROOT=collected, STORAGES=PRODUCTION_STORAGES):
+        html = client.get(article.get_absolute_url()).content.decode()
+    fonts = re.findall(r'url\("(/static/[^"]+\.woff2)"\)', html)
+    preloads = re.findall(r'<link rel="preload" href="([^"]+)"', html)
+    images = re.findall(r'<img [^>]*src="(/static/[^"]+)"', html)
+    assert len(fonts) == 2 and sorted(preloads) == sorted(fonts)
+    assert images == ["/static/" + _hashed(collected, "education/diagrams/glutamate-cascade.svg")]
+    for url in [*fonts, *images]:
+        assert re.search(r"\.[0-9a-f]{12}\.\w+$", url), url
+        response = _served(collected, url)
+        assert response.status_code == 200 and _cached_for_good(response), url
+
+
+def _hashed(collected, name: str) -> str:
+    import json
+
+    return json.loads((collected / "staticfiles.json").read_text())["paths"][name]

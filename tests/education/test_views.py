@@ -196,7 +196,7 @@ def test_article_page_carries_everything_a_patient_needs(client, article):
     assert 'href="/book/"' in html
     assert "education, not medical advice" in html
     assert '<a class="glossary-link" href="/glossary/#bdnf">BDNF</a>' in html
-    assert html.count("glossary-link") == 1
+    assert html.split("</head>")[1].count("glossary-link") == 1  # the CSS names it too
     assert "due for review" not in html and "Preview" not in html
 
 
@@ -275,7 +275,8 @@ def test_diagram_is_shown_at_the_deployed_hashed_url_with_its_size(client, setti
 def test_article_page_loads_nothing_from_another_origin(client, article):
     html = html_of(client.get(article.get_absolute_url()))
     loaded = re.findall(r'<(?:img|script|iframe)[^>]+src="([^"]+)"', html)
-    loaded += re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    loaded += re.findall(r'<link rel="(?:stylesheet|preload|icon)" href="([^"]+)"', html)
+    loaded += re.findall(r'url\("([^"]+)"\)', html)
     assert loaded and not [u for u in loaded if re.match(r"(https?:)?//", u)]
 
 
