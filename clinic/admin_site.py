@@ -62,11 +62,37 @@ class ClinicAdminSite(admin.AdminSite):
                 }
             )
         if request.user.has_perm("education.view_article"):
+            articles_url = reverse("admin:education_article_changelist")
             items.append(
                 {
                     "label": "Articles overdue for review",
                     "count": Article.objects.overdue_for_review().count(),
-                    "url": reverse("admin:education_article_changelist") + f"?{OVERDUE_FILTER}",
+                    "url": f"{articles_url}?{OVERDUE_FILTER}",
+                }
+            )
+        items += self.hand_off(request)
+        return items
+
+    def hand_off(self, request) -> list[dict]:
+        """This person's part in the review hand-off: what waits for them, by name."""
+        items = []
+        workflow = "admin:education_article_workflow"
+        if request.user.has_perm("education.review_article"):
+            waiting = list(Article.objects.waiting_for_review().order_by("title"))
+            items.append(
+                {
+                    "label": "Waiting for your review",
+                    "count": len(waiting),
+                    "articles": [(a.title, reverse(workflow, args=[a.pk])) for a in waiting],
+                }
+            )
+        if request.user.has_perm("education.change_article"):
+            sent_back = list(Article.objects.changes_requested_of(request.user).order_by("title"))
+            items.append(
+                {
+                    "label": "Changes requested",
+                    "count": len(sent_back),
+                    "articles": [(a.title, reverse(workflow, args=[a.pk])) for a in sent_back],
                 }
             )
         return items

@@ -2,17 +2,20 @@
 
 import base64
 import datetime
+import difflib
 import hashlib
 
 from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from reversion_compare.admin import CompareVersionAdmin
 
 from clinic.admin import DATETIME_OVERRIDES
@@ -30,6 +33,7 @@ from education.models import (
     Reference,
     Topic,
 )
+from education.views import article_page, with_page_parts
 
 TARGET_GRADE = 8
 DUE_SOON_DAYS = 60
@@ -52,6 +56,10 @@ class ContributorAdmin(admin.ModelAdmin):
     list_display = ["name", "credentials", "role"]
     search_fields = ["name", "role"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_readonly_fields(self, request, obj=None):
+        # The linked account decides whose name an approval prints: administrators only.
+        return [] if request.user.has_perm("auth.change_user") else ["user"]
 
 
 class ReadingPathStepInline(admin.TabularInline):
@@ -163,16 +171,11 @@ class ReviewDueFilter(admin.SimpleListFilter):
 
 
 class ArticleAdminForm(forms.ModelForm):
-    """Refuses to save an article as published until the publishing gate passes."""
-
-    reference_prefix = "references"
-
     class Meta:
         model = Article
         fields = [
             "title", "slug", "topic", "summary", "body", "key_takeaways", "regulatory_note",
-            "related", "author", "reviewer", "status", "publish_at", "last_reviewed",
-            "next_review_due", "review_note",
+            "related", "author", "publish_at", "next_review_due",
         ]  # fmt: skip
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 2}),
@@ -181,40 +184,57 @@ class ArticleAdminForm(forms.ModelForm):
             "related": forms.CheckboxSelectMultiple,
         }
 
-    def clean(self):
-        cleaned = super().clean()
-        status = cleaned.get("status", self.instance.status)
-        if status == Article.Status.PUBLISHED:
-            candidate = Article(
-                pk=self.instance.pk,
-                reviewer=cleaned.get("reviewer", self.instance.reviewer),
-                last_reviewed=cleaned.get("last_reviewed", self.instance.last_reviewed),
-            )
-            missing = services.article_publish_problems(
-                article=candidate, reference_count=self._reference_count()
-            )
-            if missing:
-                raise ValidationError(services.publish_gate_message(missing))
-            if not cleaned.get("publish_at", self.instance.publish_at):
-                cleaned["publish_at"] = timezone.now()
-        return cleaned
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "related" in self.fields:
+            choices = Article.objects.without_change_drafts()
+            live_id = self.instance.draft_of_id or self.instance.pk
+            self.fields["related"].queryset = choices.exclude(pk=live_id)
 
-    def _reference_count(self) -> int:
-        """References as submitted in the inline on this same form, else as saved."""
-        prefix = self.reference_prefix
-        total = self.data.get(f"{prefix}-TOTAL_FORMS")
-        if total is None:
-            return self.instance.references.count() if self.instance.pk else 0
-        try:
-            total = int(total)
-        except ValueError:
-            return 0
-        return sum(
-            1
-            for index in range(min(total, 1000))
-            if self.data.get(f"{prefix}-{index}-citation", "").strip()
-            and not self.data.get(f"{prefix}-{index}-DELETE")
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        # A draft of changes may keep its article's slug; no other article's.
+        if self.instance.is_change_draft:
+            taken = Article.objects.without_change_drafts().filter(slug=slug)
+            if taken.exclude(pk=self.instance.draft_of_id).exists():
+                raise ValidationError("Another article already uses this slug.")
+        return slug
+
+
+def changes_from_live(draft: Article) -> list[tuple[str, str]]:
+    """What the draft changes, field by field: (label, a unified diff), for the reviewer."""
+    live = draft.draft_of
+
+    def parts(article: Article) -> dict[str, list[str]]:
+        values = {
+            Article._meta.get_field(name).verbose_name.capitalize(): str(getattr(article, name))
+            for name in services.CONTENT_FIELDS
+        }
+        values["FAQs"] = "\n\n".join(f"Q: {f.question}\nA: {f.answer}" for f in article.faqs.all())
+        values["References"] = "\n".join(
+            " ".join(filter(None, [r.citation, r.doi, r.pmid, r.url]))
+            for r in article.references.all()
         )
+        values["Related articles"] = "\n".join(sorted(a.title for a in article.related.all()))
+        return {label: text.splitlines() for label, text in values.items()}
+
+    before, after = parts(live), parts(draft)
+    return [
+        (label, "\n".join(list(difflib.unified_diff(before[label], after[label], lineterm=""))[2:]))
+        for label in before
+        if before[label] != after[label]
+    ]
+
+
+class WorkflowForm(forms.Form):
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For the reviewer: what changed and why. For the editor: what to fix. "
+        "An approval's note is shown on the page as what changed at this review.",
+    )
+    seen = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
 
 class MarkReviewedForm(forms.Form):
@@ -233,7 +253,7 @@ class ArticleAdmin(CompareVersionAdmin):
     inlines = [FAQInline, ReferenceInline]
     list_display = [
         "title",
-        "status_label",
+        "state",
         "topic",
         "author",
         "reviewer",
@@ -242,17 +262,23 @@ class ArticleAdmin(CompareVersionAdmin):
         "grade",
     ]
     list_filter = ["status", "topic", ReviewDueFilter]
-    list_select_related = ["topic", "author", "reviewer"]
+    list_select_related = ["topic", "author", "reviewer", "change_draft"]
 
     search_fields = ["title", "summary", "body"]
     prepopulated_fields = {"slug": ["title"]}
     actions = ["publish", "unpublish", "mark_reviewed"]
+    # Who reviewed, when and what changed are set by approving (Review and publishing),
+    # never typed in; publishing and unpublishing happen there or through the actions.
     readonly_fields = [
         "publishing_checklist",
         "reading_level",
         "preview_link",
+        "status",
         "first_published_at",
         "updated_at",
+        "reviewer",
+        "last_reviewed",
+        "review_note",
     ]
     fieldsets = [
         (None, {"fields": ["publishing_checklist", "preview_link"]}),
@@ -265,6 +291,8 @@ class ArticleAdmin(CompareVersionAdmin):
         ),
         ("Clinical review", {"fields": ["last_reviewed", "next_review_due", "review_note"]}),
     ]
+    # The parts of the change form that are content: editing them withdraws an approval.
+    NOT_CONTENT = {"publish_at", "next_review_due"}
 
     class Media:
         css = {"all": ["education/admin.css"]}
@@ -277,14 +305,44 @@ class ArticleAdmin(CompareVersionAdmin):
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("education.review_article")
 
+    def has_change_permission(self, request, obj=None):
+        # What patients read changes only by a reviewer's approval of a draft of changes.
+        if obj is not None and obj.status == Article.Status.PUBLISHED:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         # Without the workflow permissions the form cannot do what the actions guard.
-        if not self.has_publish_permission(request):
-            fields += ["status", "publish_at"]
+        if not self.has_publish_permission(request) or (obj is not None and obj.is_change_draft):
+            fields += ["publish_at"]
         if not self.has_review_permission(request):
-            fields += ["last_reviewed", "next_review_due", "review_note"]
+            fields += ["next_review_due"]
         return fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        # The list shows each article once; its draft of changes opens from its page.
+        match = request.resolver_match
+        if match is not None and match.url_name == "education_article_changelist":
+            return queryset.without_change_drafts()
+        return queryset
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/workflow/",
+                view(self.workflow_view),
+                name="education_article_workflow",
+            ),
+            path(
+                "<path:object_id>/preview/",
+                view(self.preview_view),
+                name="education_article_preview",
+            ),
+            *super().get_urls(),
+        ]
 
     # -- saving ----------------------------------------------------------------------
 
@@ -294,22 +352,34 @@ class ArticleAdmin(CompareVersionAdmin):
 
     def save_model(self, request, obj, form, change):
         services.article_fill_review_due(article=obj)
-        if obj.status == Article.Status.PUBLISHED and obj.first_published_at is None:
-            obj.first_published_at = obj.publish_at
         super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # After the FAQs are saved: the stored search text includes them.
         services.article_render(article=form.instance)
+        edited = set(form.changed_data) - self.NOT_CONTENT or any(
+            formset.has_changed() for formset in formsets
+        )
+        if edited and services.article_withdraw_approval(article=form.instance):
+            self.message_user(
+                request,
+                "The article changed after its approval, so it needs a new medical review "
+                "before it can be published.",
+                messages.WARNING,
+            )
 
     # -- list columns ----------------------------------------------------------------
 
-    @admin.display(description="status", ordering="status")
-    def status_label(self, obj: Article) -> str:
-        if obj.status == Article.Status.PUBLISHED and not obj.is_live:
-            return f"Scheduled ({timezone.localtime(obj.publish_at):%Y-%m-%d %H:%M})"
-        return obj.get_status_display()
+    @admin.display(description="state", ordering="status")
+    def state(self, obj: Article) -> str:
+        label = obj.workflow_label
+        if label == "Scheduled":
+            label = f"Scheduled ({timezone.localtime(obj.publish_at):%Y-%m-%d %H:%M})"
+        draft = getattr(obj, "change_draft", None)
+        if draft is not None:
+            return f"{label}; changes: {draft.get_review_state_display().lower()}"
+        return label
 
     @admin.display(description="next review due", ordering="next_review_due")
     def review_due(self, obj: Article):
@@ -333,20 +403,52 @@ class ArticleAdmin(CompareVersionAdmin):
 
     # -- change form helpers ---------------------------------------------------------
 
-    @admin.display(description="publishing checklist")
+    @admin.display(description="review and publishing")
     def publishing_checklist(self, obj: Article | None):
         if obj is None or obj.pk is None:
             return (
-                "Save the article first. To publish it, it needs a medical reviewer, "
-                "a last-reviewed date and at least one reference."
+                "Save the article first. To publish it, a medical reviewer must approve it, "
+                "and it needs at least one reference."
+            )
+        workflow = format_html(
+            '<a href="{}">Review and publishing</a>',
+            reverse("admin:education_article_workflow", args=[obj.pk]),
+        )
+        if obj.status == Article.Status.PUBLISHED:
+            text = format_html(
+                '<span class="gate-ok">{}: patients read this version.</span> It is never '
+                "edited in place: to change it, open {} and edit a draft of changes.",
+                obj.workflow_label,
+                workflow,
+            )
+            draft = getattr(obj, "change_draft", None)
+            if draft is not None:
+                text += format_html(
+                    ' A <a href="{}">draft of changes</a> is open ({}).',
+                    reverse("admin:education_article_change", args=[draft.pk]),
+                    draft.get_review_state_display().lower(),
+                )
+            return text
+        if obj.is_change_draft:
+            return format_html(
+                "<strong>{}.</strong> This is a draft of changes to "
+                '<a href="{}">the live article</a>. Patients keep reading the live version '
+                "until a medical reviewer approves this draft. Send it for review on {}.",
+                obj.get_review_state_display(),
+                reverse("admin:education_article_change", args=[obj.draft_of_id]),
+                workflow,
             )
         missing = services.article_publish_problems(article=obj)
         if not missing:
-            state = "Published." if obj.is_live else "Ready to publish."
-            return format_html('<span class="gate-ok">{}</span>', state)
+            return format_html(
+                '<span class="gate-ok">Approved: ready to publish.</span> Publish it on {}.',
+                workflow,
+            )
         return format_html(
-            '<span class="gate-missing">Not ready to publish. Still needed:</span><ul>{}</ul>',
-            format_html_join("", "<li>{}</li>", ((item,) for item in missing)),
+            '<strong>{}.</strong> <span class="gate-missing">{}</span> Next step: {}.',
+            obj.get_review_state_display(),
+            services.publish_gate_message(missing),
+            workflow,
         )
 
     @admin.display(description="reading level")
@@ -373,8 +475,120 @@ class ArticleAdmin(CompareVersionAdmin):
     def preview_link(self, obj: Article | None):
         if obj is None or obj.pk is None:
             return "Save the article to preview it."
-        label = "View on site" if obj.is_live else "Preview on site (not published)"
-        return format_html('<a href="{}" target="_blank">{}</a>', obj.get_absolute_url(), label)
+        if obj.is_live:
+            return format_html('<a href="{}">View on site</a>', obj.get_absolute_url())
+        url = reverse("admin:education_article_preview", args=[obj.pk])
+        return format_html('<a href="{}" target="_blank">Preview (not published)</a>', url)
+
+    # -- review and publishing -----------------------------------------------------------
+
+    def preview_view(self, request, object_id):
+        """The article exactly as patients would see it, labelled as a preview."""
+        article = self.get_object(request, object_id)
+        if article is None or not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        article = with_page_parts(Article.objects.filter(pk=article.pk)).get()
+        return article_page(request, article, preview=True)
+
+    def workflow_view(self, request, object_id):
+        """One page for the hand-off: send for review, approve, ask for changes, publish,
+        unpublish, and open a draft of changes to a live article."""
+        article = self.get_object(request, object_id)
+        if article is None or not self.has_view_or_change_permission(request, article):
+            raise PermissionDenied
+        form = WorkflowForm(request.POST or None, initial={"seen": article.updated_at})
+        if request.method == "POST" and form.is_valid():
+            action = request.POST.get("action", "")
+            try:
+                done, article_after = self._workflow_action(request, article, action, form)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+                url = "admin:education_article_workflow"
+                if action == "open_draft":
+                    url = "admin:education_article_change"
+                return HttpResponseRedirect(reverse(url, args=[article_after.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Review and publishing: {article.title}",
+            "opts": self.model._meta,
+            "original": article,
+            "article": article,
+            "live": article.draft_of,
+            "draft": getattr(article, "change_draft", None),
+            "changes": changes_from_live(article) if article.draft_of else [],
+            "steps": article.review_steps.select_related("by")[:20],
+            "form": form,
+            "actions": self._workflow_actions(request, article),
+            "missing": services.article_publish_problems(article=article),
+        }
+        return TemplateResponse(request, "admin/education/article/workflow.html", context)
+
+    def _workflow_actions(self, request, article: Article) -> list[tuple[str, str]]:
+        """(action, button label) pairs this user may take on this article now."""
+        user, state = request.user, article.review_state
+        can_edit = user.has_perm("education.change_article")
+        can_review = self.has_review_permission(request)
+        can_publish = self.has_publish_permission(request)
+        published = article.status == Article.Status.PUBLISHED
+        actions = []
+        if published:
+            if can_edit:
+                label = (
+                    "Open the draft of changes"
+                    if hasattr(article, "change_draft")
+                    else ("Edit a draft of changes")
+                )
+                actions.append(("open_draft", label))
+            if can_publish:
+                actions.append(("unpublish", "Unpublish now"))
+            return actions
+        if can_edit and state in {"editing", "changes_requested"}:
+            actions.append(("submit", "Send for review"))
+        if can_review and state != "approved":
+            actions.append(("approve", "Approve"))
+            earlier = article.draft_of or article
+            if earlier.reviewer_id and earlier.last_reviewed:
+                actions.append(("approve_no_medical_change", "Approve: no medical change"))
+            if can_publish and not article.is_change_draft:
+                actions.append(("approve_publish", "Approve and publish"))
+            actions.append(("request_changes", "Ask for changes"))
+        if can_publish and state == "approved":
+            actions.append(("publish", "Publish"))
+        return actions
+
+    def _workflow_action(self, request, article: Article, action: str, form) -> tuple:
+        if action not in dict(self._workflow_actions(request, article)):
+            raise PermissionDenied
+        by, note = request.user, form.cleaned_data["note"]
+        seen = form.cleaned_data["seen"]
+        if action == "open_draft":
+            draft = services.article_draft_open(article=article, by=by)
+            return "Edit the draft of changes. Patients keep reading the live version.", draft
+        if action == "submit":
+            services.article_submit_for_review(article=article, by=by, note=note)
+            return "Sent for review. The medical reviewers have been emailed.", article
+        if action == "request_changes":
+            services.article_request_changes(article=article, by=by, note=note)
+            return "Changes requested. The editor has been emailed.", article
+        if action in {"approve", "approve_no_medical_change", "approve_publish"}:
+            approved = services.article_approve(
+                article=article,
+                by=by,
+                note=note,
+                medical_change=action != "approve_no_medical_change",
+                publish=action == "approve_publish",
+                seen_updated_at=seen,
+            )
+            if approved.is_live:
+                return "Approved. This is now the live version patients read.", approved
+            return "Approved.", approved
+        if action == "publish":
+            services.article_publish(article=article, by=by)
+            return "Published.", article
+        services.article_unpublish(article=article, by=by, note=note)
+        return "Unpublished. Patients can no longer read it; the reviewers were told.", article
 
     # -- actions ---------------------------------------------------------------------
 
@@ -398,10 +612,14 @@ class ArticleAdmin(CompareVersionAdmin):
     )
     def unpublish(self, request, queryset):
         count = 0
-        for article in queryset:
+        for article in queryset.filter(status=Article.Status.PUBLISHED):
             services.article_unpublish(article=article, by=request.user)
             count += 1
-        self.message_user(request, f"Moved {count} article(s) back to draft.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Moved {count} article(s) back to draft. The medical reviewers were told.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Mark reviewed today", permissions=["review"])
     def mark_reviewed(self, request, queryset):

@@ -7,6 +7,7 @@ from its Markdown body and stored; `education.services.article_render` computes 
 import datetime
 
 import reversion
+from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
@@ -53,6 +54,15 @@ class Contributor(models.Model):
         help_text="A placeholder that came with the sample content, not a real person. Pages "
         "written or reviewed by a sample say that no clinician has reviewed them.",
     )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="contributor",
+        verbose_name="staff account",
+        help_text="A medical reviewer's own sign-in: their approvals name this contributor.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -77,13 +87,36 @@ class GlossaryTerm(models.Model):
 
 
 class ArticleQuerySet(models.QuerySet):
+    def without_change_drafts(self) -> "ArticleQuerySet":
+        """Articles themselves, leaving out the drafts of changes to published ones."""
+        return self.filter(draft_of__isnull=True)
+
+    def waiting_for_review(self) -> "ArticleQuerySet":
+        return self.filter(review_state=Article.ReviewState.IN_REVIEW)
+
+    def changes_requested_of(self, user) -> "ArticleQuerySet":
+        """Articles sent back with changes requested, that `user` had sent for review."""
+        return self.filter(
+            review_state=Article.ReviewState.CHANGES_REQUESTED,
+            review_steps__action=ReviewStep.Action.SUBMITTED,
+            review_steps__by=user,
+        ).distinct()
+
     def published(self) -> "ArticleQuerySet":
         """Articles the public can read: published, and their publish time has come."""
         return self.filter(status=Article.Status.PUBLISHED, publish_at__lte=timezone.now())
 
     def overdue_for_review(self, today: datetime.date | None = None) -> "ArticleQuerySet":
         today = today or timezone.localdate()
-        return self.filter(next_review_due__lt=today)
+        return self.without_change_drafts().filter(next_review_due__lt=today)
+
+    def review_due_within(self, days: int, today: datetime.date | None = None):
+        """Published articles whose next review falls in the next `days` days (or earlier)."""
+        today = today or timezone.localdate()
+        return self.filter(
+            status=Article.Status.PUBLISHED,
+            next_review_due__lte=today + datetime.timedelta(days=days),
+        )
 
     def current(self, today: datetime.date | None = None) -> "ArticleQuerySet":
         """Articles not past their next review date (what the sitemap lists)."""
@@ -100,8 +133,18 @@ class Article(models.Model):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
+    class ReviewState(models.TextChoices):
+        """Where the content stands with the medical reviewers (the hand-off)."""
+
+        EDITING = "editing", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=200, unique=True)
+    # Unique among articles; a draft of changes may carry its article's slug or a new one
+    # (see Meta.constraints).
+    slug = models.SlugField(max_length=200)
     summary = models.CharField(
         max_length=300, help_text="One or two sentences. Also used as the meta description."
     )
@@ -119,6 +162,20 @@ class Article(models.Model):
         verbose_name="medical reviewer",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    review_state = models.CharField(
+        max_length=20, choices=ReviewState.choices, default=ReviewState.EDITING, editable=False
+    )
+    # Set on a draft of changes: the published article it will replace once approved.
+    # Patients keep reading that article, unchanged, until then.
+    draft_of = models.OneToOneField(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="change_draft",
+        verbose_name="draft of changes to",
+    )
     publish_at = models.DateTimeField(
         "publish time",
         null=True,
@@ -168,8 +225,20 @@ class Article(models.Model):
             models.CheckConstraint(
                 name="published_article_is_reviewed",
                 condition=~Q(status="published")
-                | Q(publish_at__isnull=False, reviewer__isnull=False, last_reviewed__isnull=False),
-                violation_error_message="Publishing needs a time, reviewer and review date.",
+                | Q(
+                    publish_at__isnull=False,
+                    reviewer__isnull=False,
+                    last_reviewed__isnull=False,
+                    review_state="approved",
+                    draft_of__isnull=True,
+                ),
+                violation_error_message="Publishing needs a medical reviewer's approval.",
+            ),
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(draft_of__isnull=True),
+                name="article_slug_unique",
+                violation_error_message="Another article already uses this slug.",
             ),
         ]
         indexes = [GinIndex(fields=["search_vector"], name="article_search_vector_gin")]
@@ -192,6 +261,28 @@ class Article(models.Model):
     def is_sample(self) -> bool:
         """True when a sample placeholder wrote or "reviewed" it: no clinician has."""
         return self.author.is_sample or (self.reviewer is not None and self.reviewer.is_sample)
+
+    @property
+    def is_change_draft(self) -> bool:
+        return self.draft_of_id is not None
+
+    @property
+    def is_reviewed(self) -> bool:
+        """Whether a medical reviewer approved this content as it stands."""
+        return (
+            self.review_state == self.ReviewState.APPROVED
+            and self.reviewer_id is not None
+            and self.last_reviewed is not None
+        )
+
+    @property
+    def workflow_label(self) -> str:
+        """The state staff see in the list and on the article page."""
+        if self.status == self.Status.PUBLISHED:
+            if self.is_overdue_for_review:
+                return "Overdue for review"
+            return "Live" if self.is_live else "Scheduled"
+        return self.get_review_state_display()
 
     @property
     def is_overdue_for_review(self) -> bool:
@@ -447,3 +538,37 @@ class NetworkTherapistState(models.Model):
 
     def __str__(self):
         return self.get_state_display()
+
+
+class ReviewStep(models.Model):
+    """One step of the hand-off between editors and medical reviewers, and each unpublishing.
+
+    Steps taken on a draft of changes move to its article when the draft is approved, so
+    the article keeps the whole record.
+    """
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", "Sent for review"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+        APPROVED_NO_MEDICAL_CHANGE = "approved_no_medical_change", "Approved: no medical change"
+        PUBLISHED = "published", "Published"
+        UNPUBLISHED = "unpublished", "Unpublished"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="review_steps")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    # For the steps that changed what patients read: the saved version they read from then.
+    version = models.ForeignKey(
+        "reversion.Version", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.article}"

@@ -75,11 +75,11 @@ def article_documents(request, article: Article, clinic_name: str) -> list[SafeS
     published = article.first_published_at or article.publish_at
     if published is not None:
         page["datePublished"] = published.isoformat()
-    # A sample "review" never happened, so it is never claimed to search engines.
-    if article.reviewer is not None and not article.is_sample:
+    # A sample "review" never happened, and a draft's earlier review does not cover its
+    # new words: neither is claimed to search engines.
+    if article.is_reviewed and not article.is_sample:
         page["reviewedBy"] = _person(article.reviewer)
-        if article.last_reviewed is not None:
-            page["lastReviewed"] = article.last_reviewed.isoformat()
+        page["lastReviewed"] = article.last_reviewed.isoformat()
     documents = [page, breadcrumbs(request, article_breadcrumb_trail(article))]
     faqs = list(article.faqs.all())
     if faqs:

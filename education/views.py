@@ -1,7 +1,8 @@
 """Public pages for reading articles.
 
-These views stay cache-friendly: they never touch `request.session` (only an unpublished
-article looks at the signed-in user, to allow a staff preview) and carry no CSRF forms.
+These views stay cache-friendly: they never touch `request.session` or the signed-in user
+and carry no CSRF forms. Only live articles are shown here; staff preview drafts in the
+admin (`ArticleAdmin.preview_view`), which renders the same page through `article_page`.
 Each list runs a fixed number of queries however many articles it shows.
 """
 
@@ -33,7 +34,6 @@ from education.models import (
 from education.search import article_search, clean_query
 
 ARTICLES_PER_PAGE = 10
-PREVIEW_PERMISSION = "education.view_article"
 
 
 def _canonical(request, path: str, **params) -> str:
@@ -109,17 +109,22 @@ class TopicDetailView(DetailView):
 
 @require_safe
 def article_detail(request, slug: str):
-    related = Article.objects.published().select_related("topic").order_by("title")
-    article = get_object_or_404(
-        Article.objects.for_listing().prefetch_related(
-            "faqs", "references", Prefetch("related", queryset=related)
-        ),
-        slug=slug,
-    )
-    preview = not article.is_live
-    # Only unpublished articles look at the user, so published pages never read the session.
-    if preview and not request.user.has_perm(PREVIEW_PERMISSION):
+    article = with_page_parts(Article.objects.published()).filter(slug=slug).first()
+    if article is None:
         raise Http404("No article found")
+    return article_page(request, article, preview=False)
+
+
+def with_page_parts(articles):
+    """What an article's page shows besides the article itself, fetched in one go each."""
+    related = Article.objects.published().select_related("topic").order_by("title")
+    return articles.for_listing().prefetch_related(
+        "faqs", "references", Prefetch("related", queryset=related)
+    )
+
+
+def article_page(request, article: Article, *, preview: bool):
+    """The article's page; with `preview`, labelled for staff and never kept by a cache."""
     response = render(
         request,
         "education/article_detail.html",

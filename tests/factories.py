@@ -72,6 +72,7 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     author = factory.SubFactory(ContributorFactory, role="Author")
     reviewer = factory.SubFactory(ContributorFactory)
     status = "published"
+    review_state = "approved"
     publish_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
     first_published_at = factory.SelfAttribute("publish_at")
     last_reviewed = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=1))
@@ -84,6 +85,7 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     class Params:
         draft = factory.Trait(
             status="draft",
+            review_state="editing",
             publish_at=None,
             first_published_at=None,
             reviewer=None,

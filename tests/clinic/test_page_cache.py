@@ -42,6 +42,7 @@ def make_article(*, slug="how-it-works", title="How ketamine works", **fields) -
         "author": person,
         "reviewer": person,
         "status": Article.Status.PUBLISHED,
+        "review_state": Article.ReviewState.APPROVED,
         "publish_at": timezone.now() - datetime.timedelta(days=1),
         "last_reviewed": timezone.localdate(),
     }
@@ -212,7 +213,8 @@ def test_visitor_with_a_message_gets_a_private_page(client, article):
 def test_staff_preview_is_never_cacheable_nor_kept(client, article):
     draft = make_article(slug="draft", title="Draft", status=Article.Status.DRAFT)
     client.force_login(UserFactory(is_superuser=True))
-    response = client.get(draft.get_absolute_url())
+    assert client.get(draft.get_absolute_url()).status_code == 404  # public: never a draft
+    response = client.get(reverse("admin:education_article_preview", args=[draft.pk]))
     assert response.status_code == 200
     assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
     client.logout()

@@ -25,15 +25,14 @@ def article_change_data(client, article, *, delete_reference=False, **overrides)
     row = {"id": reference.pk, "article": article.pk, "citation": "x", "order": 0}
     if delete_reference:
         row["DELETE"] = "on"
+    publish_at = timezone.localtime(article.publish_at) if article.publish_at else None
     data = {
         **{k: v for k, v in form.initial.items() if v is not None and k != "related"},
         "topic": article.topic.pk,
         "author": article.author.pk,
-        "reviewer": article.reviewer.pk,
-        "publish_at_0": timezone.localtime(article.publish_at).date().isoformat(),
-        "publish_at_1": "09:00:00",
-        "last_reviewed": article.last_reviewed.isoformat(),
-        "next_review_due": article.next_review_due.isoformat(),
+        "publish_at_0": publish_at.date().isoformat() if publish_at else "",
+        "publish_at_1": publish_at.time().isoformat("seconds") if publish_at else "",
+        "next_review_due": article.next_review_due.isoformat() if article.next_review_due else "",
         **overrides,
     }
     return data | inline_data("faqs", []) | inline_data("references", [row], initial=1)

@@ -102,54 +102,53 @@ def test_change_form_shows_grade_guidance_checklist_and_preview_link(admin_clien
     html = admin_client.get(reverse("admin:education_article_change", args=[draft.pk])).content
     html = html.decode()
     assert "Target grade 8 or lower" in html and "minute" in html
-    assert "Not ready to publish. Still needed:" in html
-    assert "<li>a medical reviewer</li>" in html and "<li>at least one reference</li>" in html
-    assert f'href="{draft.get_absolute_url()}"' in html and "Preview on site" in html
-    assert admin_client.get(draft.get_absolute_url()).status_code == 200  # preview works
+    assert "A medical reviewer must approve this article before it can be published." in html
+    preview = reverse("admin:education_article_preview", args=[draft.pk])
+    assert f'href="{preview}"' in html and "Preview (not published)" in html
+    assert admin_client.get(preview).status_code == 200
+    workflow = reverse("admin:education_article_workflow", args=[draft.pk])
+    assert f'href="{workflow}"' in html
     add = admin_client.get(reverse("admin:education_article_add")).content.decode()
     assert "Save the article first" in add and "Shown after saving" in add
 
 
-def test_adding_an_article_renders_it_and_defaults_review_due(admin_client):
+def test_adding_an_article_renders_it_as_a_draft(admin_client):
     topic = TopicFactory(review_interval_days=30)
     author = ContributorFactory()
-    data = article_form(topic, author, last_reviewed="2026-01-01")
+    data = article_form(topic, author)
     response = admin_client.post(reverse("admin:education_article_add"), data)
     assert response.status_code == 302, response.context["errors"]
     article = Article.objects.get(slug="new-article")
     assert '<h2 id="one">One</h2>' in article.body_html
     assert "Why?" in article.search_text  # rendered after the FAQ inline was saved
-    assert article.next_review_due == datetime.date(2026, 1, 31)
+    assert article.review_state == "editing" and article.status == "draft"
     assert Version.objects.get_for_object(article).count() == 1
 
 
-def test_publishing_in_the_form_is_refused_with_exactly_whats_missing(admin_client):
-    topic, author = TopicFactory(), ContributorFactory()
-    data = article_form(topic, author, status="published")
-    response = admin_client.post(reverse("admin:education_article_add"), data)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert (
-        "This article cannot be published yet. It needs a medical reviewer, "
-        "a last-reviewed date and at least one reference." in html
+def test_the_form_can_neither_publish_nor_name_a_reviewer(admin_client):
+    """Publishing is a step of its own and the reviewer is whoever approves; a forged
+    form changes neither."""
+    topic, author, reviewer = TopicFactory(), ContributorFactory(), ContributorFactory()
+    data = article_form(
+        topic, author, status="published", reviewer=reviewer.pk, last_reviewed="2026-01-01"
     )
-    assert not Article.objects.exists()
-    reviewer = ContributorFactory()
-    data |= {"reviewer": reviewer.pk, "last_reviewed": "2026-01-01"}
     data |= inline_data("references", [{"order": "1", "citation": "A study.", "doi": "10.1/x"}])
-    response = admin_client.post(reverse("admin:education_article_add"), data)
-    assert response.status_code == 302
+    assert admin_client.post(reverse("admin:education_article_add"), data).status_code == 302
     article = Article.objects.get()
-    assert article.is_live and article.first_published_at == article.publish_at
+    assert article.status == "draft" and article.reviewer is None
+    assert article.last_reviewed is None and not article.is_live
 
 
-def test_deleting_the_last_reference_of_a_published_article_is_refused(admin_client):
-    article = ArticleFactory()
+def test_a_published_article_is_never_edited_in_place(admin_client):
+    article = ArticleFactory(title="Live title")
     url = reverse("admin:education_article_change", args=[article.pk])
-    data = article_change_data(admin_client, article, delete_reference=True)
-    response = admin_client.post(url, data)
-    assert "It needs at least one reference." in response.content.decode()
-    assert article.references.exists()
+    page = admin_client.get(url)
+    assert page.status_code == 200 and "patients read this version" in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    data = article_change_data(admin_client, article, title="Changed", delete_reference=True)
+    assert admin_client.post(url, data).status_code == 403
+    article.refresh_from_db()
+    assert article.title == "Live title" and article.references.exists()
 
 
 def run_action(client, action: str, articles, **extra):
@@ -157,14 +156,17 @@ def run_action(client, action: str, articles, **extra):
     return client.post(reverse("admin:education_article_changelist"), data, follow=True)
 
 
-def test_publish_action_publishes_ready_articles_and_explains_the_rest(admin_client):
-    ready = ArticleFactory(draft=True, reviewer=ContributorFactory())
+def test_publish_action_publishes_approved_articles_and_explains_the_rest(admin_client):
+    ready = ArticleFactory(draft=True, reviewer=ContributorFactory(), review_state="approved")
     Article.objects.filter(pk=ready.pk).update(last_reviewed=timezone.localdate())
     not_ready = ArticleFactory(draft=True, title="Unready", references=0)
     response = run_action(admin_client, "publish", [ready, not_ready])
     html = response.content.decode()
     assert "Published 1 article(s)." in html
-    assert "“Unready” was not published. This article cannot be published yet. It needs" in html
+    assert (
+        "“Unready” was not published. "
+        "A medical reviewer must approve this article before it can be published." in html
+    )
     ready.refresh_from_db()
     not_ready.refresh_from_db()
     assert ready.is_live and not_ready.status == "draft"
@@ -172,7 +174,9 @@ def test_publish_action_publishes_ready_articles_and_explains_the_rest(admin_cli
 
 def test_unpublish_action(admin_client, article):
     response = run_action(admin_client, "unpublish", [article])
-    assert "Moved 1 article(s) back to draft." in response.content.decode()
+    assert "Moved 1 article(s) back to draft. The medical reviewers were told." in (
+        response.content.decode()
+    )
     article.refresh_from_db()
     assert article.status == "draft"
 
@@ -211,7 +215,8 @@ def test_workflow_actions_and_fields_need_their_permissions(client, article):
     run_action(client, "mark_reviewed", [article], apply="1", review_note="x")
     article.refresh_from_db()
     assert article.status == "published" and article.review_note != "x"
-    change = client.get(reverse("admin:education_article_change", args=[article.pk]))
+    draft = ArticleFactory(draft=True)
+    change = client.get(reverse("admin:education_article_change", args=[draft.pk]))
     form = change.context["adminform"].form
     for field in ["status", "publish_at", "last_reviewed", "next_review_due", "review_note"]:
         assert field not in form.fields
@@ -227,7 +232,8 @@ def test_publish_and_review_permissions_unlock_their_actions(client, article):
 
 
 def test_history_compare_and_restore(admin_client):
-    article = ArticleFactory(title="First title")
+    # Only an unpublished article is restored in place; a live one changes by approval.
+    article = ArticleFactory(title="First title", draft=True, review_state="editing")
     with reversion.create_revision():
         article.save()
     with reversion.create_revision():
@@ -247,10 +253,7 @@ def test_history_compare_and_restore(admin_client):
         for key, value in form.context["adminform"].form.initial.items()
         if value is not None and key not in {"related", "publish_at"}
     }
-    data |= {
-        "publish_at_0": timezone.localtime(article.publish_at).date().isoformat(),
-        "publish_at_1": timezone.localtime(article.publish_at).time().isoformat("seconds"),
-    }
+    data |= {"publish_at_0": "", "publish_at_1": ""}
     for formset in form.context["inline_admin_formsets"]:
         management = formset.formset.management_form
         prefix = formset.formset.prefix

@@ -68,3 +68,23 @@ def test_string_forms_links_and_helpers():
     empty = ReferenceFactory(article=article, doi="", pmid="")
     assert empty.doi_url == "" and empty.pubmed_url == ""
     assert str(article.faqs.model(question="Why?")) == "Why?"
+
+
+def test_database_refuses_a_published_article_nobody_approved():
+    article = ArticleFactory(draft=True, reviewer=ContributorFactory())
+    article.last_reviewed = timezone.localdate()
+    article.status = Article.Status.PUBLISHED
+    article.publish_at = timezone.now()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        article.save()  # reviewer and date are there, but review_state is "editing"
+
+
+def test_a_draft_of_changes_shares_its_articles_slug_and_is_never_published():
+    live = ArticleFactory(slug="same")
+    draft = ArticleFactory(slug="same", draft=True, draft_of=live)
+    assert list(Article.objects.without_change_drafts().filter(slug="same")) == [live]
+    draft.status, draft.review_state = Article.Status.PUBLISHED, Article.ReviewState.APPROVED
+    draft.reviewer, draft.last_reviewed = live.reviewer, live.last_reviewed
+    draft.publish_at = timezone.now()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        draft.save()

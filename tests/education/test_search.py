@@ -17,7 +17,7 @@ from education.models import Article
 from education.search import HEADLINE_CHARS, article_search
 from education.services import article_publish, article_render
 from tests.education.admin_forms import article_change_data
-from tests.factories import ArticleFactory, FAQFactory
+from tests.factories import ArticleFactory, ContributorFactory, FAQFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -173,8 +173,9 @@ def test_snippet_marks_a_match_deep_in_a_long_article():
     assert article_search(query="the") == [] and article_search(query="<>") == []
 
 
-def test_editing_an_article_in_the_admin_changes_what_search_finds(admin_client, client):
+def test_an_approved_edit_changes_what_search_finds(admin_client, admin_user, client):
     article = ArticleFactory(title="Sleep after treatment", body="Rest well.")
+    ContributorFactory(user=admin_user)
 
     def found(word):
         # What a visitor sees: results pages are kept per worker until content changes.
@@ -184,14 +185,22 @@ def test_editing_an_article_in_the_admin_changes_what_search_finds(admin_client,
 
     assert found("sleep") and not found("vivid")
     assert [r.article for r in article_search(query="sleep")] == [article]
-    url = reverse("admin:education_article_change", args=[article.pk])
+    workflow = reverse("admin:education_article_workflow", args=[article.pk])
+    admin_client.post(workflow, {"action": "open_draft"})
+    draft = Article.objects.get(draft_of=article)
+    url = reverse("admin:education_article_change", args=[draft.pk])
     data = article_change_data(
         admin_client,
-        article,
+        draft,
         title="Dreams after treatment",
         body="Rest well. Vivid dreams can happen.",
     )
     assert admin_client.post(url, data).status_code == 302
+    # The draft is not what patients read, so search still finds the live words only.
+    assert found("sleep") and not found("vivid")
+    assert [r.article for r in article_search(query="vivid")] == []
+    approve = reverse("admin:education_article_workflow", args=[draft.pk])
+    admin_client.post(approve, {"action": "approve", "note": "Dreams added."})
     assert not found("sleep") and found("vivid") and found("dreams")
     assert article_search(query="sleep") == []
     assert [r.article for r in article_search(query="vivid")] == [article]

@@ -57,31 +57,38 @@ def test_unsaved_article_renders_without_faqs():
     assert article.body_html == "<p>Short text here.</p>" and article.reading_time_minutes == 1
 
 
-def test_publish_gate_lists_exactly_what_is_missing():
+def test_publish_gate_says_who_must_act():
     article = ArticleFactory(draft=True, references=0)
     with pytest.raises(ValidationError) as caught:
         services.article_publish(article=article, by=None)
-    message = caught.value.messages[0]
-    assert "a medical reviewer" in message
-    assert "a last-reviewed date" in message
-    assert "at least one reference" in message
+    assert caught.value.messages == [
+        "A medical reviewer must approve this article before it can be published."
+    ]
     article.refresh_from_db()
     assert article.status == Article.Status.DRAFT
 
 
 def test_publish_gate_names_only_the_missing_item():
-    article = ArticleFactory(draft=True, references=0, reviewer=ContributorFactory())
+    article = ArticleFactory(draft=True, references=0, review_state="approved")
+    article.reviewer = ContributorFactory()
     article.last_reviewed = datetime.date(2026, 1, 5)
     assert services.article_publish_problems(article=article) == ["at least one reference"]
     ReferenceFactory(article=article)
     assert services.article_publish_problems(article=article) == []
 
 
+def approved_draft(**fields):
+    return ArticleFactory(
+        draft=True,
+        review_state="approved",
+        reviewer=ContributorFactory(),
+        last_reviewed=datetime.date(2026, 1, 1),
+        **fields,
+    )
+
+
 def test_publish_sets_times_review_due_and_records_history():
-    topic = TopicFactory(review_interval_days=180)
-    article = ArticleFactory(draft=True, topic=topic, reviewer=ContributorFactory())
-    article.last_reviewed = datetime.date(2026, 1, 1)
-    article.save()
+    article = approved_draft(topic=TopicFactory(review_interval_days=180))
     user = UserFactory()
     services.article_publish(article=article, by=user)
     article.refresh_from_db()
@@ -89,13 +96,13 @@ def test_publish_sets_times_review_due_and_records_history():
     assert article.publish_at is not None and article.first_published_at == article.publish_at
     assert article.next_review_due == datetime.date(2026, 6, 30)
     version = Version.objects.get_for_object(article).first()
-    assert version.revision.user == user and version.revision.comment == "Published."
+    assert version.revision.user == user
+    assert version.revision.comment == "Published: this is the live version."
     assert Article.objects.published().filter(pk=article.pk).exists()
 
 
 def test_publish_at_a_future_time_schedules_the_article():
-    article = ArticleFactory(draft=True, reviewer=ContributorFactory())
-    article.last_reviewed = timezone.localdate()
+    article = approved_draft()
     when = timezone.now() + datetime.timedelta(days=2)
     services.article_publish(article=article, by=None, at=when)
     assert not Article.objects.published().filter(pk=article.pk).exists()
@@ -103,12 +110,15 @@ def test_publish_at_a_future_time_schedules_the_article():
         assert Article.objects.published().filter(pk=article.pk).exists()
 
 
-def test_unpublish_returns_to_draft():
+def test_unpublish_returns_to_draft_and_needs_a_new_approval():
     article = ArticleFactory()
     services.article_unpublish(article=article, by=UserFactory())
     article.refresh_from_db()
     assert article.status == Article.Status.DRAFT
+    assert article.review_state == Article.ReviewState.EDITING
     assert not Article.objects.published().exists()
+    with pytest.raises(ValidationError):
+        services.article_publish(article=article, by=None)
 
 
 def test_mark_reviewed_sets_dates_from_topic_interval_and_note():

@@ -290,21 +290,28 @@ def previewer():
 
 
 @pytest.mark.parametrize("kind", ["draft", "scheduled"])
-def test_unpublished_articles_are_404_for_public_and_preview_for_staff(client, kind):
+def test_unpublished_articles_are_404_for_everyone_and_previewed_in_the_admin(client, kind):
     if kind == "draft":
         article = ArticleFactory(draft=True)
     else:
         article = ArticleFactory(publish_at=timezone.now() + datetime.timedelta(days=1))
     url = article.get_absolute_url()
     assert client.get(url).status_code == 404
+    client.force_login(previewer())
+    assert client.get(url).status_code == 404  # the public page never shows a draft
+    preview = reverse("admin:education_article_preview", args=[article.pk])
     staff_without_permission = UserFactory()
     client.force_login(staff_without_permission)
-    assert client.get(url).status_code == 404
+    assert client.get(preview).status_code == 403
     client.force_login(previewer())
-    response = client.get(url)
+    response = client.get(preview)
     html = html_of(response)
-    assert "Preview: not published." in html
-    assert "Scheduled for" in html if kind == "scheduled" else "This is a draft." in html
+    if kind == "scheduled":
+        assert "Preview: not published." in html and "Scheduled for" in html
+        assert "Medically reviewed by" in html
+    else:
+        assert "Draft — not yet reviewed." in html
+        assert "Medically reviewed by" not in html and "not yet reviewed" in html
     assert '<meta name="robots" content="noindex">' in html
     assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     for page in ["/", "/articles/", article.topic.get_absolute_url(), "/feed/", "/sitemap.xml"]:

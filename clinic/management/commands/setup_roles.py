@@ -60,10 +60,12 @@ ROLES: dict[str, list[str]] = {
         "education.delete_reference",
         "education.view_reference",
     ],
+    # Reviewers approve, and may publish in the same step (or unpublish at once).
     "Medical reviewers": [
         "education.change_article",
         "education.view_article",
         "education.review_article",
+        "education.publish_article",
         "education.view_topic",
         "education.view_contributor",
         "education.view_glossaryterm",
