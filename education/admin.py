@@ -201,8 +201,8 @@ class ArticleAdminForm(forms.ModelForm):
         return slug
 
 
-def changes_from_live(draft: Article) -> list[tuple[str, str]]:
-    """What the draft changes, field by field: (label, a unified diff), for the reviewer."""
+def changes_from_live(draft: Article) -> list[tuple[str, list[str]]]:
+    """What the draft changes, field by field: (label, unified diff lines), for the reviewer."""
     live = draft.draft_of
 
     def parts(article: Article) -> dict[str, list[str]]:
@@ -220,7 +220,7 @@ def changes_from_live(draft: Article) -> list[tuple[str, str]]:
 
     before, after = parts(live), parts(draft)
     return [
-        (label, "\n".join(list(difflib.unified_diff(before[label], after[label], lineterm=""))[2:]))
+        (label, list(difflib.unified_diff(before[label], after[label], lineterm=""))[2:])
         for label in before
         if before[label] != after[label]
     ]

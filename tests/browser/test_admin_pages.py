@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from clinic.models import ClinicDetails
 from consultations.models import AvailabilitySlot, ConsultationRequest
+from education import services
 from education.models import Article, GlossaryTerm
 from tests.browser import audit
 from tests.factories import PASSWORD, AvailabilitySlotFactory, UserFactory
@@ -22,6 +23,7 @@ from tests.factories import PASSWORD, AvailabilitySlotFactory, UserFactory
 
 def admin_pages() -> list[str]:
     article = Article.objects.first()
+    draft = services.article_draft_open(article=Article.objects.last(), by=None)
     request = ConsultationRequest.objects.first()
     slot = AvailabilitySlot.objects.first()
     return [
@@ -30,6 +32,10 @@ def admin_pages() -> list[str]:
         reverse("admin:education_article_add"),
         reverse("admin:education_article_change", args=[article.pk]),
         reverse("admin:education_article_history", args=[article.pk]),
+        reverse("admin:education_article_workflow", args=[article.pk]),
+        reverse("admin:education_article_change", args=[draft.pk]),
+        reverse("admin:education_article_workflow", args=[draft.pk]),
+        reverse("admin:education_article_preview", args=[draft.pk]),
         reverse("admin:education_glossaryterm_changelist"),
         reverse("admin:education_glossaryterm_change", args=[GlossaryTerm.objects.first().pk]),
         reverse("admin:consultations_consultationrequest_changelist"),

@@ -1,8 +1,9 @@
 """Staff in the admin, in a real browser, with the real role groups from `setup_roles`.
 
 Journey 3: an intake coordinator handles a new consultation request.
-Journey 4: a content editor drafts an article; it cannot go live until a medical
-reviewer has reviewed it; then it appears on the public site.
+Journey 4: a content editor edits a live article; patients keep reading the reviewed
+version until a medical reviewer, after asking for one change, approves the draft.
+Journey 5: a new article is refused publication until a reviewer approves (and publishes).
 """
 
 import csv
@@ -13,7 +14,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from education.models import Contributor, Topic
+from education.models import Article, Contributor, Topic
+from tests.browser import audit
 from tests.factories import PASSWORD, ConsultationRequestFactory, UserFactory
 
 
@@ -85,18 +87,119 @@ def test_intake_coordinator_handles_a_new_request(page, roles):
     assert len(rows) == 2 and any(new_request.reference in cell for cell in rows[1])
 
 
-def test_article_needs_a_medical_review_before_it_goes_live(new_context, roles):
+def test_an_edit_to_a_live_article_waits_for_a_medical_reviewer(new_context, roles):
+    """Editor edits a live article and sends it for review; the reviewer asks for changes;
+    the editor fixes them; the reviewer approves; only then does the public page change."""
     call_command("load_sample_content", verbosity=0)
     # The clinic's own staff have taken over the contributor roles: a real review follows.
     Contributor.objects.update(is_sample=False)
     staff_member("eden", "Content editors")
-    staff_member("riley", "Medical reviewers")
+    riley = staff_member("riley", "Medical reviewers")
+    reviewer = Contributor.objects.filter(role__icontains="review").first()
+    reviewer.user = riley
+    reviewer.save()
+    article = Article.objects.published().order_by("title").first()
+    false_claim = "Ketamine never causes bladder problems at any dose."
+    fixed = "At high doses over a long time, ketamine can harm the bladder."
+
+    def public_page():
+        # A new visitor each time: a browser may keep a page for its public max-age.
+        visitor = new_context().new_page()
+        visitor.goto(article.get_absolute_url())
+        return visitor
+
+    # The editor opens the live article: it is not edited in place.
+    editor = new_context().new_page()
+    sign_in(editor, "eden")
+    editor.get_by_role("link", name="Articles", exact=True).first.click()
+    editor.get_by_role("link", name=article.title, exact=True).click()
+    expect(editor.get_by_text("patients read this version")).to_be_visible()
+    editor.get_by_role("link", name="Review and publishing").first.click()
+    editor.get_by_role("button", name="Edit a draft of changes").click()
+    expect(editor.locator(".messagelist")).to_contain_text("Patients keep reading the live")
+    body = editor.get_by_label("Body")
+    body.fill(body.input_value() + "\n\n" + false_claim)
+    editor.get_by_role("button", name="Save and continue editing").click()
+    expect(editor.locator(".messagelist")).to_contain_text("was changed successfully")
+    expect(public_page().get_by_text(false_claim)).to_have_count(0)
+
+    # The preview shows the draft, labelled, without "Medically reviewed by".
+    with editor.context.expect_page() as preview_info:
+        editor.get_by_role("link", name="Preview (not published)").click()
+    preview = preview_info.value
+    expect(preview.get_by_text("Draft — not yet reviewed.")).to_be_visible()
+    expect(preview.get_by_text(false_claim)).to_be_visible()
+    expect(preview.get_by_text("Medically reviewed by")).to_have_count(0)
+    audit.screenshot(preview, "staff-draft-preview")
+    preview.close()
+
+    # Sent for review with a note.
+    editor.get_by_role("link", name="Review and publishing").first.click()
+    editor.get_by_label("Note").fill("Added a line on bladder safety.")
+    editor.get_by_role("button", name="Send for review").click()
+    expect(editor.locator(".messagelist")).to_contain_text("Sent for review")
+    expect(editor.get_by_text("Draft of changes — in review")).to_be_visible()
+    audit.screenshot(editor, "staff-workflow-in-review")
+
+    # The reviewer finds it waiting, sees the change, and asks for changes.
+    clinician = new_context().new_page()
+    sign_in(clinician, "riley")
+    clinician.locator("#at-a-glance").get_by_role("link", name=article.title).click()
+    expect(clinician.locator(".workflow-diff").filter(has_text=false_claim)).to_be_visible()
+    audit.screenshot(clinician, "staff-workflow-reviewer")
+    clinician.get_by_label("Note").fill("This is false. Say what the risk really is.")
+    clinician.get_by_role("button", name="Ask for changes").click()
+    expect(clinician.locator(".messagelist")).to_contain_text("Changes requested")
+
+    # The editor sees it sent back, fixes it and sends it again.
+    editor.goto("/admin/")
+    editor.locator("#at-a-glance").get_by_role("link", name=article.title).click()
+    expect(editor.get_by_text("This is false. Say what the risk really is.")).to_be_visible()
+    audit.screenshot(editor, "staff-workflow-changes-requested")
+    editor.get_by_role("link", name="Edit the article").click()
+    body = editor.get_by_label("Body")
+    body.fill(body.input_value().replace(false_claim, fixed))
+    editor.get_by_role("button", name="Save and continue editing").click()
+    editor.get_by_role("link", name="Review and publishing").first.click()
+    editor.get_by_label("Note").fill("Fixed.")
+    editor.get_by_role("button", name="Send for review").click()
+    expect(public_page().get_by_text(fixed)).to_have_count(0)
+
+    # The reviewer approves: now, and only now, patients read the new version.
+    clinician.goto("/admin/")
+    clinician.locator("#at-a-glance").get_by_role("link", name=article.title).click()
+    clinician.get_by_label("Note").fill("Added the long-term bladder risk.")
+    clinician.get_by_role("button", name="Approve", exact=True).click()
+    expect(clinician.locator(".messagelist")).to_contain_text("now the live version")
+    audit.screenshot(clinician, "staff-workflow-live")
+    visitor = public_page()
+    expect(visitor.get_by_text(fixed)).to_be_visible()
+    expect(visitor.get_by_text(false_claim)).to_have_count(0)
+    expect(visitor.get_by_text(f"Medically reviewed by {reviewer.name}")).to_be_visible()
+
+    # The history lists each saved version with radio buttons to compare two; the newest
+    # cannot be the older side, so its "from" button is hidden (the page's CSP allows
+    # exactly that inline style).
+    clinician.get_by_role("link", name="History of live versions").click()
+    expect(clinician.get_by_text("Live version. Approved by")).to_be_visible()
+    from_buttons = clinician.locator('#change-history input[name="version_id1"]')
+    expect(from_buttons.locator("visible=false")).to_have_count(1)
+    clinician.get_by_role("button", name="compare").click()
+    expect(clinician).to_have_url(re.compile(r"/history/compare/\?version_id"))
+
+
+def test_a_new_article_is_refused_publication_until_a_reviewer_approves(new_context, roles):
+    call_command("load_sample_content", verbosity=0)
+    staff_member("eden", "Content editors")
+    riley = staff_member("riley", "Medical reviewers")
+    Contributor.objects.filter(role__icontains="review").update(user=None)
+    reviewer = Contributor.objects.filter(role__icontains="review").first()
+    reviewer.user = riley
+    reviewer.save()
     topic = Topic.objects.get(slug="safety")
     author = Contributor.objects.filter(role__icontains="author").first()
-    reviewer = Contributor.objects.filter(role__icontains="review").first()
     title = "Driving and travel on treatment days"
 
-    # The editor drafts the article, with a reference, and saves it.
     editor = new_context().new_page()
     sign_in(editor, "eden")
     editor.get_by_role("link", name="Articles", exact=True).first.click()
@@ -116,58 +219,26 @@ def test_article_needs_a_medical_review_before_it_goes_live(new_context, roles):
     editor.get_by_role("button", name="Save and continue editing").click()
     expect(editor.locator(".messagelist")).to_contain_text("was added successfully")
 
-    # The preview shows the draft, clearly marked.
-    with editor.context.expect_page() as preview_info:
-        editor.get_by_role("link", name="Preview on site (not published)").click()
-    preview = preview_info.value
-    expect(preview.get_by_role("heading", level=1)).to_have_text(title)
-    expect(preview.get_by_text("Preview: not published")).to_be_visible()
-    preview.close()
-
-    # Publishing is refused: no medical reviewer yet.
+    # Publishing is refused, saying who must act.
     editor.get_by_role("link", name="Articles", exact=True).first.click()
     editor.get_by_role("row").filter(has_text=title).get_by_role("checkbox").check()
     run_action(editor, "Publish selected articles")
-    expect(editor.locator(".messagelist")).to_contain_text("was not published")
-    expect(editor.locator(".messagelist")).to_contain_text("medical reviewer")
-    visitor = new_context().new_page()
-    visitor.goto("/articles/")
-    expect(visitor.get_by_role("link", name=title)).to_have_count(0)
+    expect(editor.locator(".messagelist")).to_contain_text(
+        "A medical reviewer must approve this article before it can be published."
+    )
+    editor.get_by_role("link", name=title).click()
+    editor.get_by_role("link", name="Review and publishing").first.click()
+    editor.get_by_role("button", name="Send for review").click()
 
-    # The medical reviewer names the reviewer and marks it reviewed today.
+    # The reviewer approves and publishes in one step; a visitor finds it.
     clinician = new_context().new_page()
     sign_in(clinician, "riley")
-    clinician.get_by_role("link", name="Articles", exact=True).first.click()
-    clinician.get_by_role("link", name=title).click()
-    choose(clinician.get_by_label("Medical reviewer"), reviewer.name)
-    clinician.get_by_role("button", name="Save", exact=True).click()
-    clinician.get_by_role("row").filter(has_text=title).get_by_role("checkbox").check()
-    run_action(clinician, "Mark reviewed today")
-    clinician.get_by_label("What changed at this review").fill("Checked against the source.")
-    clinician.get_by_role("button", name="Mark reviewed today").click()
-    expect(clinician.locator(".messagelist")).to_contain_text("reviewed today")
-
-    # Now the editor can publish it, and a visitor finds it on the site.
-    editor.reload()
-    editor.get_by_role("row").filter(has_text=title).get_by_role("checkbox").check()
-    run_action(editor, "Publish selected articles")
-    expect(editor.locator(".messagelist")).to_contain_text("Published 1 article")
-    # A new visitor: the first one's browser may keep its copy of the list for the
-    # pages' public max-age (60 s), as any browser or proxy would.
+    clinician.locator("#at-a-glance").get_by_role("link", name=title).click()
+    clinician.get_by_label("Note").fill("Checked against the source.")
+    clinician.get_by_role("button", name="Approve and publish").click()
+    expect(clinician.locator(".messagelist")).to_contain_text("now the live version")
     visitor = new_context().new_page()
     visitor.goto("/articles/")
     visitor.get_by_role("link", name=title).click()
     expect(visitor.get_by_role("heading", level=1)).to_have_text(title)
-    expect(visitor.get_by_text("Preview: not published")).to_have_count(0)
     expect(visitor.get_by_text(f"Medically reviewed by {reviewer.name}")).to_be_visible()
-
-    # The history lists each saved version with radio buttons to compare two; the newest
-    # cannot be the older side, so its "from" button is hidden (the page's CSP allows
-    # exactly that inline style).
-    editor.get_by_role("link", name=title).click()
-    editor.get_by_role("link", name="History").click()
-    from_buttons = editor.locator('#change-history input[name="version_id1"]')
-    expect(from_buttons.locator("visible=true")).to_have_count(from_buttons.count() - 1)
-    expect(from_buttons.locator("visible=false")).to_have_count(1)
-    editor.get_by_role("button", name="compare").click()
-    expect(editor).to_have_url(re.compile(r"/history/compare/\?version_id"))
