@@ -7,6 +7,11 @@ from django.contrib.admin import apps as admin_apps
 class ClinicConfig(AppConfig):
     name = "clinic"
 
+    def ready(self):
+        from clinic import log_redaction
+
+        log_redaction.install()
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     """Django's admin, with `admin.site` an instance of the clinic's own site class.

@@ -149,8 +149,16 @@ def requested_ics(request):
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def manage(request, token):
+    response = _manage(request, token)
+    # The token is in this page's address: never hand it on as a Referer, not even to
+    # this site's own pages (a proxy in front may log referrers).
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _manage(request, token):
     consultation_request = manage_token_read(token)
     if consultation_request is None:
         return render(request, "consultations/link_invalid.html", status=404)
@@ -165,7 +173,7 @@ def manage(request, token):
         "move_form": move_form,
         "cutoff_hours": settings.CLINIC_SELF_SERVICE_CUTOFF_HOURS,
     }
-    if request.method == "GET" or closed_reason:
+    if request.method != "POST" or closed_reason:
         return render(request, "consultations/manage.html", context)
 
     action = request.POST.get("action")

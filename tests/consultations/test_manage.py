@@ -168,3 +168,15 @@ def test_contact_me_request_can_pick_a_time(client):
     request.refresh_from_db()
     slot.refresh_from_db()
     assert request.slot == slot and request.holds_place and slot.held == 1
+
+
+def test_head_answers_like_get_and_no_page_hands_the_token_on(client):
+    request = ConsultationRequestFactory()
+    url = _url(request)
+    head = client.head(url)
+    assert head.status_code == 200 and head["Referrer-Policy"] == "no-referrer"
+    assert client.get(reverse("consultations:manage", args=["nonsense"]))["Referrer-Policy"] == (
+        "no-referrer"
+    )
+    request.refresh_from_db()
+    assert request.status == Status.NEW
