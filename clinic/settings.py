@@ -5,10 +5,12 @@ Development and production differ only in environment values (see `.env.example`
 `DJANGO_ALLOWED_HOSTS` and `EMAIL_URL`.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -142,8 +144,18 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "clinic.security.client_ip"
 AXES_VERBOSE = False  # no start-up banner on every manage.py command
-# Proxies in front of the app that append to X-Forwarded-For (0: use the peer address).
-CLINIC_TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+# Addresses or networks of the proxies in front of the app (clinic/security.py). Only a
+# request from one of them has its X-Forwarded-For read; empty: never read. A typo fails
+# at start-up rather than silently trusting nobody.
+CLINIC_TRUSTED_PROXIES = [
+    str(ipaddress.ip_network(value, strict=False))
+    for value in env.list("DJANGO_TRUSTED_PROXIES", default=[])
+]
+if env("DJANGO_TRUSTED_PROXY_COUNT", default=""):
+    raise ImproperlyConfigured(
+        "DJANGO_TRUSTED_PROXY_COUNT is replaced by DJANGO_TRUSTED_PROXIES: list the "
+        "addresses of your proxies (README, Configuration)."
+    )
 # Staff sessions end after this many seconds without a request. Saving on every request
 # slides the expiry; Django never saves (or sends a cookie for) an empty anonymous session.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_IDLE_SECONDS", default=1800)

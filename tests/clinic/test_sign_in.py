@@ -241,16 +241,52 @@ def test_superuser_sets_up_a_device_for_a_colleague(admin_client):
 # Client address behind proxies --------------------------------------------------------
 
 
+PROXY = "10.0.0.2"
+
+
 @pytest.mark.parametrize(
-    ("proxies", "forwarded", "expected"),
+    ("peer", "forwarded", "expected"),
     [
-        (0, "203.0.113.5", "10.0.0.2"),  # no trusted proxy: the header is ignored
-        (1, "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the left part is spoofable
-        (2, "198.51.100.1, 203.0.113.5, 10.0.0.9", "203.0.113.5"),
-        (2, "203.0.113.5", "10.0.0.2"),  # fewer hops than configured
+        ("198.51.100.1", "203.0.113.5", "198.51.100.1"),  # not a listed proxy: header ignored
+        (PROXY, "", PROXY),
+        (PROXY, "198.51.100.1, 203.0.113.5", "203.0.113.5"),  # the left part is spoofable
+        (PROXY, "198.51.100.1, 203.0.113.5, 10.0.0.9", "203.0.113.5"),  # two listed proxies
+        (PROXY, "not-an-ip", PROXY),  # garbage stops at the proxy that handed it on
+        (PROXY, "203.0.113.5, not-an-ip", PROXY),
+        (PROXY, " 2001:db8::7 ", "2001:db8::7"),
+        ("::ffff:10.0.0.2", "203.0.113.5", "203.0.113.5"),  # IPv4 peer seen over IPv6
+        (PROXY, "10.0.0.9", "10.0.0.9"),  # only proxies: the furthest one
     ],
 )
-def test_client_ip_trusts_only_configured_proxies(settings, proxies, forwarded, expected):
-    settings.CLINIC_TRUSTED_PROXY_COUNT = proxies
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+def test_client_ip_reads_the_header_only_from_listed_proxies(settings, peer, forwarded, expected):
+    settings.CLINIC_TRUSTED_PROXIES = ["10.0.0.0/24"]
+    request = RequestFactory().get("/", REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+def test_no_listed_proxy_means_the_header_is_never_read(settings):
+    settings.CLINIC_TRUSTED_PROXIES = []
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert client_ip(request) == PROXY
+
+
+@override_settings(CLINIC_TRUSTED_PROXIES=[PROXY])
+def test_a_fresh_forged_header_per_attempt_does_not_escape_the_lockout(client):
+    UserFactory(username="nurse")
+    for attempt in range(8):
+        sign_in(client, "nurse", WRONG, HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}")
+    response = sign_in(client, "nurse", PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.99")
+    assert response.status_code == 429
+    assert not is_signed_in(client)
+
+
+@override_settings(CLINIC_TRUSTED_PROXIES=[PROXY])
+def test_not_an_ip_from_the_proxy_is_no_error(client):
+    UserFactory(username="nurse")
+    response = sign_in(client, "nurse", WRONG, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get().ip_address == PROXY
+    response = sign_in(
+        client, "nurse", PASSWORD, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="not-an-ip"
+    )
+    assert response.status_code == 302
