@@ -9,6 +9,8 @@ not let in (a staff member without a confirmed device cannot sign in at all).
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.urls import reverse
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
@@ -20,13 +22,31 @@ TODAY_FILTER = "when=today"
 OVERDUE_FILTER = "review_due=overdue"
 
 
+class UsernameLengthMixin:
+    """Django's sign-in form limits the username's length only in the browser; a longer one
+    reached the lockout's 255-character column and failed the page."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length or 150))
+
+
+class SignInForm(UsernameLengthMixin, AdminAuthenticationForm):
+    pass
+
+
+class TwoFactorSignInForm(UsernameLengthMixin, OTPAdminAuthenticationForm):
+    pass
+
+
 class ClinicAdminSite(admin.AdminSite):
     site_header = "Clinic admin"
     site_title = "Clinic admin"
 
     @property
     def login_form(self):
-        return OTPAdminAuthenticationForm if settings.CLINIC_REQUIRE_2FA else None
+        return TwoFactorSignInForm if settings.CLINIC_REQUIRE_2FA else SignInForm
 
     @property
     def login_template(self):

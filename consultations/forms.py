@@ -4,6 +4,7 @@ import re
 from datetime import time
 from itertools import groupby
 
+import phonenumbers
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Fieldset, Layout, Submit
 from django import forms
@@ -55,6 +56,7 @@ REQUIRED_MESSAGES = {
     "not_emergency_ack": "Tick the box to show you understand this form is not for emergencies.",
 }
 TAKEN_MESSAGE = "That time was just taken. Please choose another time."
+US_PHONE_REGIONS = {"US", "AS", "GU", "MP", "PR", "VI"}
 
 
 def slot_label(slot: AvailabilitySlot) -> str:
@@ -312,6 +314,14 @@ class BookingForm(SlotFormMixin, forms.Form):
             return read_shared_answers(token)
         except SharedAnswersRefused as refused:
             raise forms.ValidationError(refused.message, code="refused") from None
+
+    def clean_phone(self):
+        # The field parses "+44 20 7946 0958" as a valid number too: the clinic calls and
+        # texts US numbers only (the states and territories of the state list).
+        phone = self.cleaned_data["phone"]
+        if phone and phonenumbers.region_code_for_number(phone) not in US_PHONE_REGIONS:
+            raise forms.ValidationError(self.fields["phone"].error_messages["invalid"])
+        return phone
 
     def clean(self):
         cleaned = super().clean()

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from reversion_compare.admin import CompareVersionAdmin
 
 from clinic.admin import DATETIME_OVERRIDES
-from education import services
+from education import rendering, services
 from education.models import (
     FAQ,
     Article,
@@ -191,6 +191,16 @@ class ArticleAdminForm(forms.ModelForm):
             live_id = self.instance.draft_of_id or self.instance.pk
             self.fields["related"].queryset = choices.exclude(pk=live_id)
 
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        missing = rendering.render_markdown(body).missing_images
+        if missing:
+            raise ValidationError(
+                f"{_join_quoted(missing)} is not one of the site's images. Check the file "
+                "name after “static:” (for example static:education/diagrams/name.svg)."
+            )
+        return body
+
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
         # A draft of changes may keep its article's slug; no other article's.
@@ -235,6 +245,10 @@ class WorkflowForm(forms.Form):
         "An approval's note is shown on the page as what changed at this review.",
     )
     seen = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+
+
+def _join_quoted(items: list[str]) -> str:
+    return ", ".join(f"“{item}”" for item in items)
 
 
 class MarkReviewedForm(forms.Form):

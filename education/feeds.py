@@ -6,6 +6,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from clinic.models import ClinicDetails
 from education.models import Article
+from education.rendering import CONTROL_CHARACTERS
 
 FEED_SIZE = 20
 
@@ -25,11 +26,13 @@ class ArticleFeed(Feed):
     def items(self):
         return Article.objects.published().for_listing().order_by("-publish_at")[:FEED_SIZE]
 
+    # XML cannot hold control characters: text saved before the admin refused them (or
+    # written another way) must not break the feed for every reader.
     def item_title(self, item: Article) -> str:
-        return item.title
+        return CONTROL_CHARACTERS.sub("", item.title)
 
     def item_description(self, item: Article) -> str:
-        return item.summary
+        return CONTROL_CHARACTERS.sub("", item.summary)
 
     def item_pubdate(self, item: Article):
         return item.publish_at
@@ -38,7 +41,7 @@ class ArticleFeed(Feed):
         return item.updated_at
 
     def item_author_name(self, item: Article) -> str:
-        return str(item.author)
+        return CONTROL_CHARACTERS.sub("", str(item.author))
 
     def item_categories(self, item: Article):
-        return [item.topic.name]
+        return [CONTROL_CHARACTERS.sub("", item.topic.name)]

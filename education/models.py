@@ -17,11 +17,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from consultations.us_states import US_STATES
-from education.rendering import with_hashed_images
+from education.rendering import CONTROL_CHARACTERS, with_hashed_images
+
+# Feeds are XML, which cannot hold control characters: one pasted into a title or summary
+# once broke /feed/ for everyone. Tabs and line breaks are fine.
+no_control_characters = RegexValidator(
+    CONTROL_CHARACTERS,
+    inverse_match=True,
+    message="This has an invisible control character, often pasted from another program. "
+    "Delete that part and type it again.",
+)
+CLEAN_TEXT = [no_control_characters]
 
 
 class Topic(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=CLEAN_TEXT)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.CharField(max_length=300, help_text="One sentence shown on lists.")
     order = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first.")
@@ -43,7 +53,7 @@ class Topic(models.Model):
 class Contributor(models.Model):
     """An author or medical reviewer, shown with credentials on every article."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=CLEAN_TEXT)
     slug = models.SlugField(max_length=100, unique=True)
     credentials = models.CharField(max_length=50, help_text="For example MD, PA-C, LCSW.")
     role = models.CharField(max_length=100)
@@ -141,14 +151,18 @@ class Article(models.Model):
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         APPROVED = "approved", "Approved"
 
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, validators=CLEAN_TEXT)
     # Unique among articles; a draft of changes may carry its article's slug or a new one
     # (see Meta.constraints).
     slug = models.SlugField(max_length=200)
     summary = models.CharField(
-        max_length=300, help_text="One or two sentences. Also used as the meta description."
+        max_length=300,
+        help_text="One or two sentences. Also used as the meta description.",
+        validators=CLEAN_TEXT,
     )
-    body = models.TextField(help_text="Markdown. Start headings at ## (the title is the h1).")
+    body = models.TextField(
+        help_text="Markdown. Start headings at ## (the title is the h1).", validators=CLEAN_TEXT
+    )
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="articles")
     author = models.ForeignKey(
         Contributor, on_delete=models.PROTECT, related_name="authored_articles"
@@ -194,9 +208,13 @@ class Article(models.Model):
     review_note = models.TextField(
         "what changed at the last review", blank=True, help_text="Shown at the foot of the page."
     )
-    key_takeaways = models.TextField(blank=True, help_text="One takeaway per line.")
+    key_takeaways = models.TextField(
+        blank=True, help_text="One takeaway per line.", validators=CLEAN_TEXT
+    )
     regulatory_note = models.TextField(
-        blank=True, help_text="For example, that IV ketamine for depression is off-label."
+        blank=True,
+        help_text="For example, that IV ketamine for depression is off-label.",
+        validators=CLEAN_TEXT,
     )
     related = models.ManyToManyField("self", symmetrical=False, blank=True)
 

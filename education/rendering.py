@@ -21,8 +21,10 @@ import markdown
 import nh3
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.templatetags.static import static
 from markdown.extensions import Extension
+from markdown.extensions.toc import slugify
 from markdown.treeprocessors import Treeprocessor
 
 STATIC_PREFIX = "static:"
@@ -49,6 +51,18 @@ NO_LINK_ANCESTORS = {"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre"}
 BLOCK_TAGS = {"p", "li", "h2", "h3", "h4", "blockquote", "pre", "td", "th", "tr"}
 HEADING_TAGS = {"h2", "h3", "h4"}
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# The ids the article page's own frame uses (skip link target, section headings): an id in
+# the body that repeats one breaks the skip link or a heading's label.
+PAGE_IDS = frozenset(
+    {
+        "main", "search-q", "search-help", "booking-call-heading", "footer-contact",
+        "footer-disclaimer", "footer-site", "article-toc", "article-takeaways",
+        "article-related", "article-regulatory", "article-references", "article-faq",
+    }
+)  # fmt: skip
+# A path on this site: one slash, then no second slash or backslash (browsers read `/\`
+# as `//`, another host) and no whitespace or control character (which browsers drop).
+SAME_ORIGIN_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")
 WORDS = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE)
 SVG_ATTRIBUTE = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']*)["\']')
@@ -59,6 +73,8 @@ STORED_STATIC_IMAGE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
 class RenderedBody:
     html: str
     toc: list[dict] = field(default_factory=list)
+    # `static:` images that name no file of the site (the admin refuses to save them).
+    missing_images: list[str] = field(default_factory=list)
 
 
 class _SiteImagesAndHeadings(Treeprocessor):
@@ -75,6 +91,10 @@ class _SiteImagesAndHeadings(Treeprocessor):
                 src = element.get("src", "")
                 if src.startswith(STATIC_PREFIX):
                     name = src[len(STATIC_PREFIX) :].lstrip("/")
+                    if finders.find(name) is None and not _collected(name):
+                        self.md.missing_images.append(src)
+                        element.set("src", "")
+                        continue
                     element.set("src", settings.STATIC_URL.rstrip("/") + "/" + name)
                     if size := svg_size(name):
                         element.set("width", str(size[0]))
@@ -125,9 +145,24 @@ def with_hashed_images(body_html: str) -> str:
     return STORED_STATIC_IMAGE.sub(hashed, body_html)
 
 
+def _collected(name: str) -> bool:
+    try:
+        return staticfiles_storage.exists(name)
+    except Exception:  # noqa: BLE001 - no collected files at all (development)
+        return False
+
+
+def _body_id(value: str, separator: str) -> str:
+    """A heading's id from its text, never one the page frame uses."""
+    slug = slugify(value, separator)
+    return f"{slug}{separator}section" if slug in PAGE_IDS else slug
+
+
 def _same_origin_images_only(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
-        return value if value.startswith("/") and not value.startswith("//") else None
+        return value if SAME_ORIGIN_PATH.fullmatch(value) else None
+    if attribute == "id" and value in PAGE_IDS:
+        return None
     return value
 
 
@@ -146,13 +181,14 @@ def render_markdown(text: str) -> RenderedBody:
     """Markdown to sanitized HTML, with stable heading ids and the list of h2 sections."""
     md = markdown.Markdown(
         extensions=["toc", "tables", "sane_lists", "smarty", _SiteExtension()],
-        extension_configs={"toc": {"toc_depth": "2-4"}},
+        extension_configs={"toc": {"toc_depth": "2-4", "slugify": _body_id}},
         output_format="html",
     )
+    md.missing_images = []
     body_html = sanitize(md.convert(text))
     toc = [{"id": token["id"], "title": token["name"]} for token in md.toc_tokens]
     # toc_tokens nest h3s under h2s; the page lists the top-level sections.
-    return RenderedBody(html=body_html, toc=toc)
+    return RenderedBody(html=body_html, toc=toc, missing_images=md.missing_images)
 
 
 class _TextCollector(HTMLParser):

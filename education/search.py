@@ -40,8 +40,14 @@ class SearchResult:
     snippet: SafeString
 
 
+# Control characters (NUL among them, which PostgreSQL refuses in text) are never words.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def clean_query(raw: str) -> str:
-    return " ".join(raw.split())[:MAX_QUERY_LENGTH]
+    return " ".join(_CONTROL_CHARACTERS.sub(" ", raw[: MAX_QUERY_LENGTH * 4]).split())[
+        :MAX_QUERY_LENGTH
+    ]
 
 
 def article_search(*, query: str) -> list[SearchResult]:

@@ -8,6 +8,7 @@ Each list runs a fixed number of queries however many articles it shows.
 
 from urllib.parse import urlencode
 
+from django.core.validators import slug_re
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -69,6 +70,8 @@ class ArticleListView(ListView):
         articles = Article.objects.published().for_listing().order_by("topic__order", "title")
         self.topic = None
         if slug := self.request.GET.get("topic"):
+            if not slug_re.fullmatch(slug):  # e.g. a NUL, which PostgreSQL refuses
+                raise Http404("No such topic")
             self.topic = get_object_or_404(Topic, slug=slug)
             articles = articles.filter(topic=self.topic)
         return articles

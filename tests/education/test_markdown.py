@@ -73,8 +73,10 @@ def test_h1_in_body_becomes_h2_so_the_page_keeps_one_h1():
 
 
 def test_static_images_resolve_to_static_url_and_keep_alt():
-    html = render_markdown("![A diagram of four steps](static:education/diagrams/x.svg)").html
-    assert 'src="/static/education/diagrams/x.svg"' in html
+    html = render_markdown(
+        "![A diagram of four steps](static:education/diagrams/glutamate-cascade.svg)"
+    ).html
+    assert 'src="/static/education/diagrams/glutamate-cascade.svg"' in html
     assert 'alt="A diagram of four steps"' in html
 
 
