@@ -35,6 +35,7 @@ from consultations.models import (
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
     SlotUnavailable,
+    StatusChanged,
     audit_event_record,
     availability_slot_series_create,
     consultation_request_resend_confirmation,
@@ -314,9 +315,25 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         model = ConsultationRequest
         fields = ["status", "assigned_to"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The page carries the status it was shown with, so a change made meanwhile (the
+        # patient cancelled from their link) is noticed rather than overwritten.
+        self.fields["status"].show_hidden_initial = True
+
+    @property
+    def seen_status(self) -> str:
+        """The status on the page when staff opened it (the saved one if not sent)."""
+        return self.data.get(self.add_initial_prefix("status")) or self.instance.status
+
     def clean_status(self):
         status = self.cleaned_data["status"]
         instance = self.instance
+        if self.seen_status != instance.status and status != instance.status:
+            raise forms.ValidationError(
+                f"While this page was open, the status became “{instance.get_status_display()}” "
+                "(the patient or a colleague changed it). Check the request, then choose again."
+            )
         reopening = (
             status in ACTIVE_STATUSES
             and instance.slot_id
@@ -426,11 +443,20 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
             obj.status = form.initial["status"]
             try:
                 consultation_request_set_status(
-                    consultation_request=obj, status=new_status, by=request.user
+                    consultation_request=obj,
+                    status=new_status,
+                    by=request.user,
+                    seen=[form.seen_status],
                 )
                 changed.append(f"status: {form.initial['status']} → {new_status}")
             except SlotUnavailable:
                 messages.error(request, "The status was not changed: its time is no longer open.")
+            except StatusChanged as now:
+                messages.error(
+                    request,
+                    f"The status was not changed: while this page was open it became "
+                    f"“{Status(now.status).label}”. Check the request before changing it.",
+                )
         if "assigned_to" in form.changed_data:
             ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=obj.assigned_to)
             who = obj.assigned_to.get_username() if obj.assigned_to else "nobody"
@@ -470,15 +496,25 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     # --- actions
 
     def _set_status(self, request, queryset, status):
+        """Apply `status` to the selected requests that are still going ahead.
+
+        A closed request (the patient cancelled, or staff declined it) is never re-opened
+        from the list, even if it was still open when the list was shown: re-opening is
+        done on the request's own page, where staff see why it closed.
+        """
         changed = skipped = 0
+        closed = []
         for obj in queryset.select_related("slot"):
             before = obj.status
             try:
                 did_change = consultation_request_set_status(
-                    consultation_request=obj, status=status, by=request.user
+                    consultation_request=obj, status=status, by=request.user, seen=ACTIVE_STATUSES
                 )
             except SlotUnavailable:
                 did_change = False
+            except StatusChanged:
+                closed.append(obj.reference)
+                continue
             if did_change:
                 changed += 1
                 audit_event_record(
@@ -493,7 +529,13 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         message = f"Marked {changed} request(s) {label}."
         if skipped:
             message += f" {skipped} already had that status or could not take a place again."
-        self.message_user(request, message, messages.SUCCESS if changed else messages.WARNING)
+        if closed:
+            message += (
+                f" Skipped {len(closed)} that are closed (cancelled by the patient, declined "
+                f"or finished), and left them as they are: {', '.join(sorted(closed))}."
+            )
+        level = messages.SUCCESS if changed and not closed else messages.WARNING
+        self.message_user(request, message, level)
 
     @admin.action(description="Mark selected as contacted", permissions=["change"])
     def mark_contacted(self, request, queryset):

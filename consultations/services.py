@@ -47,6 +47,15 @@ class DuplicateSubmission(Exception):
         self.existing = existing
 
 
+class StatusChanged(Exception):
+    """The request's status is no longer one the caller saw (a patient cancelled it, or a
+    colleague changed it, since the page was shown); `status` is what it is now."""
+
+    def __init__(self, status: str):
+        super().__init__(f"status is now {status}")
+        self.status = status
+
+
 class TooLateToChange(Exception):
     """The appointment is inside the self-service cut-off, or the request is closed."""
 
@@ -158,18 +167,26 @@ def consultation_request_create(
 
 
 def consultation_request_set_status(
-    *, consultation_request: ConsultationRequest, status: str, by=None
+    *,
+    consultation_request: ConsultationRequest,
+    status: str,
+    by=None,
+    seen: Iterable[str] | None = None,
 ) -> bool:
     """Move a request to `status`, recording who and when; frees or re-takes its place.
 
     Cancelling or declining frees the place. Re-opening a cancelled or declined request
     takes a place again and raises SlotUnavailable if there is none. Returns False when
-    the request already had that status.
+    the request already had that status. With `seen` (the statuses the caller acted on),
+    a request whose status has since become another one raises StatusChanged instead:
+    staff working from a page shown before the patient cancelled never re-open it.
     """
     with transaction.atomic():
         current = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
         if current.status == status:
             return False
+        if seen is not None and current.status not in set(seen):
+            raise StatusChanged(current.status)
         updates = {"status": status, "status_changed_at": timezone.now()}
         if status in PLACE_FREEING_STATUSES and current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
