@@ -152,9 +152,10 @@ def requested_ics(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage(request, token):
     response = _manage(request, token)
-    # The token is in this page's address: never hand it on as a Referer, not even to
-    # this site's own pages (a proxy in front may log referrers).
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in this page's address: never hand it on in a Referer, not even to
+    # this site's own pages (a proxy in front may log referrers). Only the origin goes;
+    # "no-referrer" would also make browsers send `Origin: null`, which CSRF refuses.
+    response["Referrer-Policy"] = "strict-origin"
     return response
 
 
