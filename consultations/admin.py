@@ -6,6 +6,7 @@ change and every export adds an AuditEvent.
 """
 
 import csv
+import re
 from datetime import timedelta
 
 from django import forms
@@ -305,6 +306,41 @@ EXPORT_COLUMNS = [
 ]
 
 
+# The request list's filters and date drill-down, and nothing else: the admin would
+# otherwise take any lookup on any field from the address (`?email__contains=`,
+# `?manage_key__startswith=`), a way to probe patient details one letter at a time.
+OFFERED_LOOKUPS = {
+    "status__exact",
+    "when",
+    "modality",
+    "assigned_to__id__exact",
+    "assigned_to__isnull",
+    "confirmation_email_status__exact",
+    "created_at__year",
+    "created_at__month",
+    "created_at__day",
+    # The drill-down's "today"-style links give the bounds directly.
+    "created_at__gte",
+    "created_at__lt",
+}
+_PLAIN_VALUE = re.compile(r"[\w-]{1,20}", re.ASCII)
+
+
+def _list_audit_detail(params) -> str:
+    """What a search or filter of the request list asked for, without the search words."""
+    parts = []
+    if params.get("q", "").strip():
+        parts.append("searched (the words are not recorded)")
+    filters = [
+        f"{name}={value if _PLAIN_VALUE.fullmatch(value) else '…'}"
+        for name, value in sorted(params.items())
+        if name in OFFERED_LOOKUPS
+    ]
+    if filters:
+        parts.append("filters: " + ", ".join(filters))
+    return "; ".join(parts)[:200]
+
+
 def _csv_safe(value: str) -> str:
     """Stop a spreadsheet from running a cell typed by a patient as a formula."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -421,7 +457,22 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     def has_export_permission(self, request):
         return request.user.has_perm("consultations.export_consultationrequest")
 
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup in OFFERED_LOOKUPS and super().lookup_allowed(lookup, value, request)
+
     # --- audit
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        detail = _list_audit_detail(request.GET) if request.method == "GET" else ""
+        if detail and getattr(response, "context_data", None) and "cl" in response.context_data:
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.LIST,
+                count=response.context_data["cl"].result_count,
+                detail=detail,
+            )
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -600,12 +651,15 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     obj.get_preferred_contact_display(),
                 ]
             )
-        audit_event_record(
-            http_request=request,
-            action=AuditAction.EXPORT,
-            count=len(rows),
-            detail="CSV export",
-        )
+        # One row per request exported, so the trail answers "who took CR-… away".
+        for obj in rows:
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.EXPORT,
+                consultation_request=obj,
+                count=len(rows),
+                detail=f"CSV export of {len(rows)}",
+            )
         return response
 
 

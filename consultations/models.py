@@ -318,6 +318,7 @@ class AuditAction(models.TextChoices):
     CHANGE = "change", "Changed"
     EXPORT = "export", "Exported"
     DELETE = "delete", "Deleted"
+    LIST = "list", "Searched or filtered the list"
 
 
 class AuditEvent(models.Model):

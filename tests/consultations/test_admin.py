@@ -275,8 +275,9 @@ def test_export_csv_minimal_columns_and_audited(client, coordinator):
     assert by_reference[first.reference][6] == "+12025550143"
     assert by_reference[second.reference][1] == "to arrange"
     assert first.note not in response.content.decode()
-    event = AuditEvent.objects.get(action=AuditAction.EXPORT)
-    assert event.count == 2 and event.user == coordinator
+    events = AuditEvent.objects.filter(action=AuditAction.EXPORT)
+    assert {event.reference for event in events} == {first.reference, second.reference}
+    assert all(event.count == 2 and event.user == coordinator for event in events)
 
 
 def test_export_needs_export_permission(client):
