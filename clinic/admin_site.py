@@ -7,13 +7,18 @@ staff member's authenticator app, and a session that has not been verified by a 
 not let in (a staff member without a confirmed device cannot sign in at all).
 """
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from clinic.security import client_ip
 from consultations.models import ConsultationRequest, Status
 from education.models import Article
 
@@ -22,21 +27,45 @@ TODAY_FILTER = "when=today"
 OVERDUE_FILTER = "review_due=overdue"
 
 
-class UsernameLengthMixin:
-    """Django's sign-in form limits the username's length only in the browser; a longer one
-    reached the lockout's 255-character column and failed the page."""
+SPRAY_MESSAGE = (
+    "Too many sign-ins failed from your network, so sign-in is paused here for 30 minutes. "
+    "If you need in sooner, call the clinic."
+)
+
+
+def address_failures(request) -> int:
+    """Failed sign-ins from this request's address within the cool-off, any username."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(ip_address=client_ip(request), attempt_time__gte=since)
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+
+
+class SignInChecksMixin:
+    """The admin's sign-in form, with two checks before any password is looked at.
+
+    - The username's length: Django's form limits it only in the browser, and a longer one
+      reached the lockout's 255-character column and failed the page.
+    - The address's failures across all usernames (password spraying), counted from the
+      lockout's own records, so every worker sees the same number.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length or 150))
 
+    def clean(self):
+        limit = settings.CLINIC_SIGN_IN_ADDRESS_FAILURE_LIMIT
+        if self.request is not None and address_failures(self.request) >= limit:
+            raise ValidationError(SPRAY_MESSAGE, code="address_paused")
+        return super().clean()
 
-class SignInForm(UsernameLengthMixin, AdminAuthenticationForm):
+
+class SignInForm(SignInChecksMixin, AdminAuthenticationForm):
     pass
 
 
-class TwoFactorSignInForm(UsernameLengthMixin, OTPAdminAuthenticationForm):
+class TwoFactorSignInForm(SignInChecksMixin, OTPAdminAuthenticationForm):
     pass
 
 

@@ -144,6 +144,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "clinic.security.client_ip"
 AXES_VERBOSE = False  # no start-up banner on every manage.py command
+# Password spraying (a few guesses at many usernames) never trips the per-account lockout:
+# after this many failures from one address within the cool-off, across all usernames,
+# that address gets no password checked until the cool-off has passed
+# (clinic/admin_site.py). High enough that a busy office behind one address is not hit.
+CLINIC_SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("CLINIC_SIGN_IN_ADDRESS_FAILURE_LIMIT", default=20)
 # Addresses or networks of the proxies in front of the app (clinic/security.py). Only a
 # request from one of them has its X-Forwarded-For read; empty: never read. A typo fails
 # at start-up rather than silently trusting nobody.

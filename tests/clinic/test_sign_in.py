@@ -290,3 +290,30 @@ def test_not_an_ip_from_the_proxy_is_no_error(client):
         client, "nurse", PASSWORD, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="not-an-ip"
     )
     assert response.status_code == 302
+
+
+# Password spraying ---------------------------------------------------------------------
+
+
+@override_settings(CLINIC_SIGN_IN_ADDRESS_FAILURE_LIMIT=20)
+def test_spraying_many_usernames_from_one_address_is_paused(client):
+    UserFactory(username="nurse")
+    usernames = [f"user{n}" for n in range(10)]
+    responses = [sign_in(client, usernames[n % 10], WRONG) for n in range(30)]
+    paused = ["sign-in is paused here" in r.content.decode() for r in responses]
+    assert paused == [False] * 20 + [True] * 10
+    # Even a right password is not checked from that address now...
+    assert "sign-in is paused here" in sign_in(client, "nurse", PASSWORD).content.decode()
+    assert not is_signed_in(client)
+    # ...while another address signs in as usual.
+    assert sign_in(client, "nurse", PASSWORD, REMOTE_ADDR="198.51.100.7").status_code == 302
+
+
+@override_settings(CLINIC_SIGN_IN_ADDRESS_FAILURE_LIMIT=3)
+def test_the_pause_ends_after_the_cool_off(client):
+    UserFactory(username="nurse")
+    for n in range(3):
+        sign_in(client, f"user{n}", WRONG)
+    assert "sign-in is paused here" in sign_in(client, "nurse", PASSWORD).content.decode()
+    with time_machine.travel(timezone.now() + timedelta(minutes=31)):
+        assert sign_in(client, "nurse", PASSWORD).status_code == 302
