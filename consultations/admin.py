@@ -355,7 +355,8 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # The page carries the status it was shown with, so a change made meanwhile (the
         # patient cancelled from their link) is noticed rather than overwritten.
-        self.fields["status"].show_hidden_initial = True
+        if "status" in self.fields:  # absent for view-only staff
+            self.fields["status"].show_hidden_initial = True
 
     @property
     def seen_status(self) -> str:
