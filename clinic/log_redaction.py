@@ -5,7 +5,8 @@ and whoever holds it can cancel or move that booking. Paths reach many log lines
 gunicorn access log, Django's request logger (404, 405, 403, 500 lines), tracebacks. So
 every log record made in a process that loads this app is rewritten as it is created
 (a log-record factory, installed once in `ClinicConfig.ready`), whichever logger, handler
-or format writes it later.
+or format writes it later. The same factory escapes control characters in the values a
+log call interpolates (paths and headers come from outside), so they cannot forge lines.
 """
 
 import logging
@@ -14,15 +15,28 @@ import re
 # The path segment after /book/manage/, in plain or percent-encoded form.
 _MANAGE_TOKEN = re.compile(r"(/book/manage/)[^/\s\"'?#]+", re.IGNORECASE)
 REDACTED = "[redacted]"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def redact(text: str) -> str:
     return _MANAGE_TOKEN.sub(rf"\g<1>{REDACTED}", text)
 
 
+def _escape(value):
+    """A value from outside (a path, a header) shown with its control characters escaped,
+    so a decoded %0a in a path cannot forge a log line and a NUL cannot garble the file."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), value)
+    return value
+
+
 def _redacting_factory(make_record):
     def factory(*args, **kwargs):
         record = make_record(*args, **kwargs)
+        if isinstance(record.args, dict):
+            record.args = {key: _escape(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_escape(value) for value in record.args)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed log call must still be logged

@@ -51,3 +51,10 @@ def test_traceback_text_is_redacted_too(caplog):
     except ValueError:
         logging.getLogger("tests").exception("boom")
     assert "abc:def" not in caplog.text and "/book/manage/[redacted]/" in caplog.text
+
+
+def test_a_decoded_newline_in_a_path_cannot_forge_a_log_line(client, caplog):
+    client.get("/articles/x%0a2026-01-01 INFO forged line/")
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("\\n2026-01-01 INFO forged line" in message for message in logged), logged
+    assert not any("\n" in message for message in logged)

@@ -1,0 +1,195 @@
+"""Attacks from outside on the app as production runs it (see conftest.py), over HTTP.
+
+One module, in order: bookings (forged headers against the rate limit), the patient's
+emailed manage link, the staff bulk-action race against the patient's cancel, sign-in
+(forged headers against the lockout, spraying, not-an-ip), every anonymous URL with NUL
+and 100 kB values, and last the scan of every log line the server and worker wrote.
+"""
+
+import re
+import threading
+import time
+
+import pytest
+
+from tests.consultations.conftest import VALID_ANSWERS
+from tests.outside_in.conftest import MIN_SECONDS, PROXY, STAFF_PASSWORD, STAFF_USER, hidden_fields
+
+pytestmark = pytest.mark.outside_in
+ADMIN = "/admin/"
+LOGIN = "/admin/login/"
+
+
+def booking_forms(app, count, source=PROXY, forwarded=None):
+    """Open `count` booking forms, each in its own browser; wait out the time trap."""
+    opened = []
+    for n in range(count):
+        browser = app.browser(source)
+        headers = {"X-Forwarded-For": forwarded(n)} if forwarded else {}
+        page = browser.get("/book/", headers=headers)
+        assert page.status == 200
+        slots = re.findall(r'name="slot" value="(\d+)"', page.text)
+        opened.append((browser, headers, hidden_fields(page.text), slots))
+    time.sleep(MIN_SECONDS + 0.2)
+    return opened
+
+
+def send(opened, slot=None):
+    browser, headers, hidden, slots = opened
+    data = {**VALID_ANSWERS, **hidden, "slot": slot or "none", "preferred_times": "Mornings"}
+    return browser.post("/book/", data, headers=headers)
+
+
+def sign_in(browser, username, password, forwarded=None):
+    page = browser.get(LOGIN)
+    data = {**hidden_fields(page.text), "username": username, "password": password}
+    data["next"] = ADMIN
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return browser.post(LOGIN, data, headers=headers)
+
+
+def test_a_fresh_forged_header_per_booking_does_not_escape_the_rate_limit(running_app):
+    opened = booking_forms(
+        running_app, 12, source="127.0.0.1", forwarded=lambda n: f"203.0.113.{n}"
+    )
+    statuses = [send(form).status for form in opened]
+    assert statuses.count(302) == 5 and statuses.count(429) == 7, statuses
+
+
+def test_behind_the_proxy_each_patient_has_their_own_limit(running_app):
+    opened = booking_forms(running_app, 7, forwarded=lambda n: f"198.51.100.{n}")
+    assert [send(form).status for form in opened] == [302] * 7
+
+
+def test_the_emailed_manage_link_answers_get_and_head(running_app):
+    links = running_app.manage_links(at_least=3)
+    assert len(links) >= 3
+    patient = running_app.browser(PROXY)
+    page = patient.get(links[0])
+    assert page.status == 200 and "Cancel my request" in page.text
+    assert page.headers["Referrer-Policy"] == "strict-origin"
+    assert patient.request("HEAD", links[0]).status == 200
+    assert patient.request("PUT", links[0]).status in (403, 405)  # CSRF comes first
+
+
+def test_racing_bulk_confirm_and_patient_cancel_never_reopen(running_app):
+    references = []
+    for n, form in enumerate(booking_forms(running_app, 4, forwarded=lambda n: f"192.0.2.{n}")):
+        # The latest times: those in the next 24 hours cannot be cancelled online.
+        assert send(form, slot=form[3][-1 - n]).status == 302
+        done = form[0].get("/book/requested/")
+        references.append(re.search(r"CR-[A-Z0-9]{6}", done.text).group(0))
+    staff = running_app.browser(PROXY)
+    assert sign_in(staff, STAFF_USER, STAFF_PASSWORD, "192.0.2.200").status == 302
+    for reference in references:
+        link = running_app.manage_link_for(reference)
+        patient = running_app.browser(PROXY)
+        page = patient.get(link)
+        assert "Cancel my request" in page.text
+        listing = staff.get(f"{ADMIN}consultations/consultationrequest/?q={reference}")
+        pk = re.search(r"consultationrequest/(\d+)/change/", listing.text).group(1)
+        action = {
+            **hidden_fields(listing.text),
+            "action": "mark_confirmed",
+            "_selected_action": pk,
+        }
+        cancel = {**hidden_fields(page.text), "action": "cancel"}
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def run(name, browser, path, data, barrier=barrier, results=results):
+            barrier.wait()
+            results[name] = browser.post(path, data).status
+
+        threads = [
+            threading.Thread(target=run, args=("patient", patient, link, cancel)),
+            threading.Thread(
+                target=run,
+                args=("staff", staff, f"{ADMIN}consultations/consultationrequest/", action),
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == {"patient": 302, "staff": 302}
+        after = patient.get(link).text
+        assert "is cancelled" in after, reference
+
+
+def test_forged_headers_neither_escape_the_lockout_nor_forge_the_audit_trail(running_app):
+    direct = running_app.browser("127.0.0.1")
+    for attempt in range(8):
+        sign_in(direct, STAFF_USER, "wrong-" + str(attempt), forwarded=f"203.0.113.{attempt}")
+    assert sign_in(direct, STAFF_USER, STAFF_PASSWORD, forwarded="203.0.113.99").status != 302
+    assert direct.get(ADMIN).status == 302  # still signed out
+
+    staff = running_app.browser(PROXY)
+    assert sign_in(staff, STAFF_USER, STAFF_PASSWORD, "not-an-ip").status == 302
+    listing = staff.get(f"{ADMIN}consultations/consultationrequest/")
+    pk = re.search(r"consultationrequest/(\d+)/change/", listing.text).group(1)
+    change = f"{ADMIN}consultations/consultationrequest/{pk}/change/"
+    assert staff.get(change, headers={"X-Forwarded-For": "not-an-ip"}).status == 200
+    assert staff.get(change, headers={"X-Forwarded-For": "192.0.2.77"}).status == 200
+    trail = staff.get(f"{ADMIN}consultations/auditevent/").text
+    assert "192.0.2.77" in trail and PROXY in trail and "203.0.113" not in trail
+
+
+def test_spraying_usernames_from_one_address_is_paused(running_app):
+    sprayer = running_app.browser(PROXY)
+    answers = [
+        sign_in(sprayer, f"user{n}", "Spring2026!", forwarded="198.51.100.250").text
+        for n in range(6)
+    ]
+    assert ["sign-in is paused here" in text for text in answers] == [False] * 4 + [True] * 2
+
+
+def test_coordinators_cannot_query_fields_the_list_does_not_offer(running_app):
+    staff = running_app.browser(PROXY)
+    assert sign_in(staff, STAFF_USER, STAFF_PASSWORD, "192.0.2.201").status == 302
+    for query in ("email__contains=example", "manage_key__startswith=a", "full_name__gt=A"):
+        assert staff.get(f"{ADMIN}consultations/consultationrequest/?{query}").status == 400
+
+
+ANONYMOUS_PATHS = [
+    "/",
+    "/articles/",
+    "/glossary/",
+    "/search/",
+    "/feed/",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/book/",
+    "/book/requested/",
+    "/book/requested/calendar.ics",
+    "/book/manage/nonsense/",
+    "/healthz",
+    LOGIN,
+]
+
+
+def test_every_anonymous_url_survives_nul_and_100_kb_values(running_app):
+    visitor = running_app.browser("127.0.0.1")
+    huge = "x" * 100_000
+    for path in ANONYMOUS_PATHS:
+        for query in ("q=%00", "topic=%00", "page=%00", "q=a%00b&topic=x%00", f"q={huge}"):
+            status = visitor.get(f"{path}?{query}").status
+            assert status < 500, (path, query[:20], status)
+        for body in ({"q": "\x00"}, {"username": huge, "password": "x"}, {"full_name": "\x00"}):
+            assert visitor.post(path, body).status < 500, path
+    for prefix in ("/articles/", "/topics/", "/book/manage/"):
+        assert visitor.get(prefix + "%00/").status == 404
+
+
+def test_no_log_line_holds_a_token_or_a_traceback(running_app):
+    links = running_app.manage_links(at_least=12)
+    tokens = [link.split("/")[3] for link in links]
+    assert tokens
+    log = running_app.log()
+    assert "/book/manage/[redacted]/" in log
+    for token in tokens:
+        assert token not in log and token.split(":")[0] not in log
+    # No 500 anywhere (refused admin lookups are logged by django.security, as they
+    # should be), and no raw control character from a request reached the file.
+    assert "Internal Server Error" not in log and not re.search(r'" 5\d\d ', log)
+    assert "\x00" not in log
