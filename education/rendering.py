@@ -58,6 +58,8 @@ PAGE_IDS = frozenset(
         "main", "search-q", "search-help", "booking-call-heading", "footer-contact",
         "footer-disclaimer", "footer-site", "article-toc", "article-takeaways",
         "article-related", "article-regulatory", "article-references", "article-faq",
+        "after-title", "error-summary-title", "own-dates-hint", "path-planner",
+        "support-state",
     }
 )  # fmt: skip
 # A path on this site: one slash, then no second slash or backslash (browsers read `/\`
