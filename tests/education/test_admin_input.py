@@ -26,7 +26,7 @@ def save(client, article, **changes):
 
 @pytest.mark.parametrize("field", ["title", "summary", "key_takeaways", "body"])
 def test_control_characters_are_refused_with_a_message(admin_client, field):
-    article = ArticleFactory()
+    article = ArticleFactory(draft=True)
     response = save(admin_client, article, **{field: "Plain words\x0bwith a control character"})
     assert response.status_code == 200
     assert "invisible control character" in response.content.decode()
@@ -41,7 +41,7 @@ def test_feed_survives_a_control_character_saved_before_the_rule(client):
 
 
 def test_a_missing_static_image_is_refused_with_a_message(admin_client):
-    article = ArticleFactory()
+    article = ArticleFactory(draft=True)
     response = save(admin_client, article, body="Words.\n\n![x](static:missing.svg)")
     assert response.status_code == 200
     assert "static:missing.svg" in response.content.decode()
