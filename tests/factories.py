@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.utils import timezone
 
 # Every factory-made user signs in with this.
@@ -20,6 +22,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@clinic.example")
     password = factory.django.Password(PASSWORD)
     is_staff = True
+
+
+def role_member(role: str):
+    """A staff user in one of the groups that `setup_roles` makes (created here)."""
+    call_command("setup_roles", verbosity=0)
+    user = UserFactory()
+    user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 # -- education -------------------------------------------------------------------------

@@ -1,12 +1,11 @@
 """Find integration support: the clinic's referral network, public and filtered by state."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
 from education.models import NetworkTherapist, NetworkTherapistState
-from tests.factories import UserFactory
+from tests.factories import role_member
 
 pytestmark = pytest.mark.django_db
 URL = reverse("education:integration_support")
@@ -61,11 +60,8 @@ def test_planner_and_sitemap_link_to_it(client):
     ("role", "status"), [("Content editors", 200), ("Intake coordinators", 403)]
 )
 def test_editors_manage_the_network_in_the_admin(client, role, status):
-    call_command("setup_roles", verbosity=0)
     person = therapist("Ana Ruiz", ["NY"])
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+    client.force_login(role_member(role))
     for url in [
         reverse("admin:education_networktherapist_changelist"),
         reverse("admin:education_networktherapist_add"),

@@ -6,13 +6,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 from icalendar import Calendar
 
 from education.models import PlannerItem
-from tests.factories import ArticleFactory, PlannerItemFactory, UserFactory
+from tests.factories import ArticleFactory, PlannerItemFactory, role_member
 
 pytestmark = pytest.mark.django_db
 URL = reverse("education:planner")
@@ -235,10 +234,7 @@ def test_sample_lines_link_to_sections_that_exist(client):
     ("role", "status"), [("Content editors", 200), ("Intake coordinators", 403)]
 )
 def test_editors_write_the_planner_lines_in_the_admin(client, items, role, status):
-    call_command("setup_roles", verbosity=0)
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+    client.force_login(role_member(role))
     for url in [
         reverse("admin:education_planneritem_changelist"),
         reverse("admin:education_planneritem_add"),

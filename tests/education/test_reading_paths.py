@@ -1,12 +1,11 @@
 """Reading paths: articles in a set order, each showing "step 2 of 6" with previous/next."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
 from education.models import ReadingPath, ReadingPathStep
-from tests.factories import ArticleFactory, UserFactory
+from tests.factories import ArticleFactory, role_member
 
 pytestmark = pytest.mark.django_db
 
@@ -87,10 +86,7 @@ def test_sample_paths_load_in_their_order(client):
     ("role", "status"), [("Content editors", 200), ("Intake coordinators", 403)]
 )
 def test_editors_curate_paths_in_the_admin(client, path, role, status):
-    call_command("setup_roles", verbosity=0)
-    user = UserFactory(is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    client.force_login(user)
+    client.force_login(role_member(role))
     for url in [
         reverse("admin:education_readingpath_changelist"),
         reverse("admin:education_readingpath_add"),
