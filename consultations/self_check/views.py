@@ -20,7 +20,7 @@ from consultations.self_check.sharing import share_token_make
 from education.models import Article
 
 # The evidence article that covers the other treatments (see the content brief).
-ALTERNATIVES_ARTICLE_SLUG = "will-it-work"
+ALTERNATIVES_ARTICLE_SLUG = "will-it-work-what-the-research-shows"
 
 # What each band means, in the clinic's own words (the band names are the instrument's).
 BAND_MEANING = {

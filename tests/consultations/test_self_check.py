@@ -3,6 +3,7 @@ crisis panel for item 9 on every path, and that nothing is stored, cached or put
 """
 
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -10,6 +11,7 @@ from django.test import Client
 
 from consultations.models import ScreenQuestion, SharedSelfCheck
 from consultations.self_check import phq9
+from consultations.self_check.views import ALTERNATIVES_ARTICLE_SLUG
 from education.rendering import plain_text, reading_grade
 from tests.factories import ArticleFactory
 
@@ -227,13 +229,15 @@ def test_answers_that_need_a_clinician_carry_their_explanation(client):
 
 
 def test_an_answer_that_rules_ketamine_out_points_to_other_options(client):
-    ArticleFactory(slug="will-it-work", title="Will it work? What the research shows")
+    ArticleFactory(
+        slug="will-it-work-what-the-research-shows", title="Will it work? What the research shows"
+    )
     response = client.post("/self-check/", post_data(screen={"aneurysm_bleed": "yes"}))
     main = main_html(response)
     text = text_of(main)
     assert "usually do not give ketamine" in text
     assert "transcranial magnetic stimulation" in text and "Your own doctor" in text
-    assert 'href="/articles/will-it-work/"' in main
+    assert 'href="/articles/will-it-work-what-the-research-shows/"' in main
     # Advisory only: booking is still offered.
     assert "Share these answers with the clinic when I book" in text
     assert 'href="/book/">Book without sharing my answers' in main
@@ -316,3 +320,8 @@ def test_own_words_read_at_grade_8_or_lower(client):
     ]
     for page in pages:
         assert reading_grade(_own_words(page)) <= 8
+
+
+def test_alternatives_link_names_a_sample_article_that_exists():
+    articles = Path(__file__).resolve().parents[2] / "content" / "articles"
+    assert (articles / f"{ALTERNATIVES_ARTICLE_SLUG}.md").exists()
