@@ -50,7 +50,7 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto", "tel"}
 NO_LINK_ANCESTORS = {"a", "h1", "h2", "h3", "h4", "h5", "h6", "code", "pre"}
 BLOCK_TAGS = {"p", "li", "h2", "h3", "h4", "blockquote", "pre", "td", "th", "tr"}
 HEADING_TAGS = {"h2", "h3", "h4"}
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not \r: forms send CRLF
 # The ids the article page's own frame uses (skip link target, section headings): an id in
 # the body that repeats one breaks the skip link or a heading's label.
 PAGE_IDS = frozenset(

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 help_text="Markdown. Start headings at ## (the title is the h1).",
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 help_text="One takeaway per line.",
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 help_text="For example, that IV ketamine for depression is off-label.",
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )
@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
                 max_length=300,
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )
@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 max_length=200,
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )
@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
                 max_length=100,
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )
@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
                 max_length=100,
                 validators=[
                     django.core.validators.RegexValidator(
-                        re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f]"),
+                        re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"),
                         inverse_match=True,
                         message="This has an invisible control character, often pasted from another program. Delete that part and type it again.",
                     )

@@ -3,10 +3,11 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from education.models import Article
+from education.models import Article, no_control_characters
 from tests.factories import (
     ArticleFactory,
     ContributorFactory,
@@ -88,3 +89,10 @@ def test_a_draft_of_changes_shares_its_articles_slug_and_is_never_published():
     draft.publish_at = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
         draft.save()
+
+
+def test_line_breaks_as_browsers_send_them_are_not_control_characters():
+    # A textarea posts its line breaks as CRLF; refusing \r refused every multi-line edit.
+    no_control_characters("## Heading\r\n\r\nA paragraph.\r\nAnother line.\tTabbed.")
+    with pytest.raises(ValidationError):
+        no_control_characters("A pasted \x0c form feed.")
