@@ -1,11 +1,12 @@
 """The integration planner's form: dates and choices in, checked, nothing stored."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django import forms
 from django.utils import timezone
 
 from consultations.formatting import clinic_zone, format_day
+from consultations.forms import WEEKDAYS
 from education.models import PlannerItem
 from education.planner import OWN_DATES, SERIES_PATTERNS
 
@@ -14,26 +15,9 @@ from education.planner import OWN_DATES, SERIES_PATTERNS
 DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"]
 DATE_HELP = "Choose the date, or type it as month/day/year, for example 12/02/2026."
 OWN_DATE_FIELDS = [f"session_{number}" for number in range(2, 9)]
-WEEKDAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
-]
 EARLIEST_DAYS_AGO = 60
 LATEST_DAYS_AHEAD = 365
 LONGEST_SERIES_DAYS = 12 * 7
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def format_value(self, value):
-        # The date input needs ISO; a typed value that failed to parse comes back as typed.
-        return value.isoformat() if isinstance(value, date) else value
 
 
 def _date_field(label: str, required: bool) -> forms.DateField:
@@ -41,7 +25,6 @@ def _date_field(label: str, required: bool) -> forms.DateField:
         label=label,
         required=required,
         input_formats=DATE_FORMATS,
-        widget=DateInput(),
         error_messages={"invalid": "Enter a real date, for example 12/02/2026."},
     )
 
