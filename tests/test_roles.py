@@ -297,7 +297,14 @@ def test_manager_opens_every_page_of_both_apps(manager, consultation_rows):
 # At a glance ---------------------------------------------------------------------------
 
 
-def test_at_a_glance_counts_for_a_coordinator(coordinator):
+@pytest.fixture
+def morning(time_machine):
+    """9 am in the clinic's zone (before anyone signs in): 11 pm is later the same day."""
+    zone = timezone.get_current_timezone()
+    time_machine.move_to(datetime.datetime(2026, 12, 2, 9, 0, tzinfo=zone))
+
+
+def test_at_a_glance_counts_for_a_coordinator(morning, coordinator):
     now = timezone.localtime()
     today_slot = make_slot(starts_at=now.replace(hour=23, minute=0, second=0, microsecond=0))
     make_request(slot=today_slot)

@@ -396,10 +396,16 @@ def test_open_and_close_actions(client, coordinator):
     assert slot.is_open
 
 
-def test_generate_series_skips_existing(client, coordinator, settings):
+@pytest.fixture
+def friday_evening(time_machine):
+    """The clock at a Friday evening in the clinic's zone (before anyone signs in)."""
+    time_machine.move_to(datetime(2026, 12, 4, 18, 0, tzinfo=timezone.get_current_timezone()))
+
+
+def test_generate_series_skips_existing(friday_evening, client, coordinator):
     url = reverse("admin:consultations_availabilityslot_generate")
     assert client.get(url).status_code == 200
-    start = date.today() + timedelta(days=7 - date.today().weekday())  # next Monday
+    start = date(2026, 12, 7)  # the Monday after
     data = {
         "start_date": start.isoformat(),
         "end_date": (start + timedelta(days=6)).isoformat(),
@@ -430,10 +436,10 @@ def test_generate_series_skips_existing(client, coordinator, settings):
         ({"end_date": "2099-01-01"}, "at most one year"),
     ],
 )
-def test_generate_series_validation(client, coordinator, changes, message):
+def test_generate_series_validation(friday_evening, client, coordinator, changes, message):
     data = {
-        "start_date": (date.today() + timedelta(days=1)).isoformat(),
-        "end_date": (date.today() + timedelta(days=8)).isoformat(),
+        "start_date": "2026-12-05",
+        "end_date": "2026-12-12",
         "weekdays": ["0"],
         "start_times": "09:00",
         "duration_minutes": "30",
