@@ -3,8 +3,10 @@ pages, and the version of the public content that every cached copy of a page is
 against.
 """
 
+import re
 import time
 
+import phonenumbers
 from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MinValueValidator
@@ -125,6 +127,17 @@ class ClinicDetails(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def phone_uri(self) -> str:
+        """'tel:+15550100199': the phone as a link dials it (E.164, for the readable
+        '(555) 010-0199'). A tel: link with spaces or brackets is invalid HTML, and some
+        phones cannot dial it."""
+        try:
+            number = phonenumbers.parse(self.phone, "US")
+        except phonenumbers.NumberParseException:
+            return "tel:" + re.sub(r"[^+\d]", "", self.phone)
+        return "tel:" + phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class Fee(models.Model):

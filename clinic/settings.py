@@ -172,6 +172,8 @@ CLINIC_REQUIRE_2FA = env.bool("CLINIC_REQUIRE_2FA", default=False)
 OTP_TOTP_ISSUER = "Clinic admin"
 
 LANGUAGE_CODE = "en-us"
+# US date formats ("Wednesday, December 2"), in one place: clinic/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["clinic.formats"]
 USE_I18N = False
 USE_TZ = True
 TIME_ZONE = env("CLINIC_TIME_ZONE", default="America/New_York")

@@ -274,7 +274,7 @@ SUBMITTED_FIELDS = [
     "created_at",
     "full_name",
     "email",
-    "phone",
+    "phone_link",
     "preferred_contact",
     "state",
     "is_adult_confirmed",
@@ -433,6 +433,13 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     @admin.display(description="modality", ordering="slot__modality")
     def modality(self, obj):
         return obj.slot.get_modality_display() if obj.slot else "–"
+
+    @admin.display(description="phone")
+    def phone_link(self, obj):
+        # As staff read and dial it: (212) 555-0187, a tel: link in E.164.
+        if not obj.phone:
+            return "–"
+        return format_html('<a href="tel:{}">{}</a>', obj.phone.as_e164, obj.phone.as_national)
 
     @admin.display(description="would like to discuss")
     def discuss_topics_display(self, obj):

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
 
 # Friendly names for the zones a US clinic is likely to be in; others fall back to the
 # zone's abbreviation (for example "CET").
@@ -35,9 +36,8 @@ def clinic_zone_name(when: datetime | None = None) -> str:
 
 
 def format_clinic_day(when: datetime) -> str:
-    """'Tuesday 3 March'."""
-    local = timezone.localtime(when, clinic_zone())
-    return f"{local:%A} {local.day} {local:%B}"
+    """'Tuesday, March 3': the day in the clinic's zone."""
+    return format_day(timezone.localtime(when, clinic_zone()).date())
 
 
 def format_clinic_clock(when: datetime) -> str:
@@ -48,10 +48,11 @@ def format_clinic_clock(when: datetime) -> str:
 
 
 def format_clinic_time(when: datetime) -> str:
-    """'Tuesday 3 March, 2:30 pm Eastern time'."""
+    """'Tuesday, March 3, 2:30 pm Eastern time'."""
     return f"{format_clinic_day(when)}, {format_clinic_clock(when)} {clinic_zone_name(when)}"
 
 
 def format_day(day: date) -> str:
-    """'Wednesday, December 2': a calendar day as US readers write it."""
-    return f"{day:%A}, {day:%B} {day.day}"
+    """'Wednesday, December 2': a calendar day as US readers write it (MONTH_DAY_FORMAT in
+    clinic/formats/en/formats.py)."""
+    return date_format(day, "MONTH_DAY_FORMAT")

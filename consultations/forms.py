@@ -60,7 +60,7 @@ US_PHONE_REGIONS = {"US", "AS", "GU", "MP", "PR", "VI"}
 
 
 def slot_label(slot: AvailabilitySlot) -> str:
-    """'Tuesday 3 March, 2:30 pm Eastern time, video call, 30 minutes'."""
+    """'Tuesday, March 3, 2:30 pm Eastern time, video call, 30 minutes'."""
     return (
         f"{format_clinic_day(slot.starts_at)}, {format_clinic_clock(slot.starts_at)} "
         f"{clinic_zone_name(slot.starts_at)}, {slot.get_modality_display()}, "
@@ -264,8 +264,9 @@ class BookingForm(SlotFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["slot"].slots = list(_bookable_slots())
+        # The help text beneath shows an example; the error says what is wrong instead.
         self.fields["phone"].error_messages["invalid"] = (
-            "Enter a US phone number, for example (212) 555-0123."
+            "That is not a phone number we can call. Enter all 10 digits, area code first."
         )
         for name, message in REQUIRED_MESSAGES.items():
             self.fields[name].error_messages["required"] = message
@@ -320,7 +321,9 @@ class BookingForm(SlotFormMixin, forms.Form):
         # texts US numbers only (the states and territories of the state list).
         phone = self.cleaned_data["phone"]
         if phone and phonenumbers.region_code_for_number(phone) not in US_PHONE_REGIONS:
-            raise forms.ValidationError(self.fields["phone"].error_messages["invalid"])
+            raise forms.ValidationError(
+                "We can only call and text US numbers. Enter a US phone number."
+            )
         return phone
 
     def clean(self):

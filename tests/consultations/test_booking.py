@@ -29,7 +29,7 @@ def test_book_link_on_every_page_marks_current(client):
 
 def test_form_lists_open_slots_grouped_by_day_with_full_labels(client, settings):
     settings.TIME_ZONE = "America/New_York"
-    # Tuesday 3 March 2037, 2:30 pm in New York.
+    # Tuesday, March 3, 2037, 2:30 pm in New York.
     start = datetime(2037, 3, 3, 19, 30, tzinfo=UTC)
     AvailabilitySlotFactory(starts_at=start)
     AvailabilitySlotFactory(starts_at=start + timedelta(days=1), modality="phone")
@@ -38,11 +38,11 @@ def test_form_lists_open_slots_grouped_by_day_with_full_labels(client, settings)
     AvailabilitySlotFactory(starts_at=timezone.now() - timedelta(hours=1))  # past
     html = client.get("/book/").content.decode()
     text = _text(html)
-    assert "Tuesday 3 March, 2:30 pm Eastern time, video call, 30 minutes" in text
-    assert "Wednesday 4 March, 2:30 pm Eastern time, phone call, 30 minutes" in text
+    assert "Tuesday, March 3, 2:30 pm Eastern time, video call, 30 minutes" in text
+    assert "Wednesday, March 4, 2:30 pm Eastern time, phone call, 30 minutes" in text
     assert html.count('type="radio" name="slot"') == 3  # two open slots and "none"
-    assert "<legend>Tuesday 3 March</legend>" in html
-    assert "<legend>Wednesday 4 March</legend>" in html
+    assert "<legend>Tuesday, March 3</legend>" in html
+    assert "<legend>Wednesday, March 4</legend>" in html
     assert "None of these times work for me: contact me to arrange a time" in html
     assert "All times are Eastern time" in html
     assert "<script" not in html.replace('type="application/ld+json"', "")
@@ -138,7 +138,7 @@ def test_errors_summary_links_fields_and_keeps_input(client, slot):
         ({"full_name": "A" * 100_000}, "at most 100 characters"),
         ({"note": "x" * 501}, "at most 500 characters"),
         ({"email": "x" * 300 + "@example.com"}, "at most 254 characters"),
-        ({"phone": "not a phone"}, "Enter a US phone number"),
+        ({"phone": "not a phone"}, "Enter all 10 digits, area code first"),
         ({"slot": "999999"}, "Please choose one of the times shown"),
         ({"slot": "abc"}, "Please choose one of the times shown"),
         ({"slot": "9" * 40}, "Please choose one of the times shown"),

@@ -53,9 +53,9 @@ def test_request_str_is_only_the_reference():
 @pytest.mark.parametrize(
     ("zone", "expected"),
     [
-        ("America/New_York", "Tuesday 3 March, 2:30 pm Eastern time"),
-        ("America/Los_Angeles", "Tuesday 3 March, 11:30 am Pacific time"),
-        ("Europe/Berlin", "Tuesday 3 March, 8:30 pm CET"),
+        ("America/New_York", "Tuesday, March 3, 2:30 pm Eastern time"),
+        ("America/Los_Angeles", "Tuesday, March 3, 11:30 am Pacific time"),
+        ("Europe/Berlin", "Tuesday, March 3, 8:30 pm CET"),
     ],
 )
 def test_times_are_shown_in_clinic_zone_with_zone_named(settings, zone, expected):

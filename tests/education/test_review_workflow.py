@@ -135,7 +135,7 @@ def test_an_edit_to_a_live_article_changes_nothing_until_a_reviewer_approves(
 
     html = public_html(live.slug)
     assert FALSE_CLAIM not in html and "Ketamine can irritate the bladder." in html
-    assert reviewed_line in html and "on 1 June 2026" in html
+    assert reviewed_line in html and "on June 1, 2026" in html
     assert "Draft" not in html
     search = Client().get(reverse("education:search"), {"q": "never causes"}).content.decode()
     assert live.get_absolute_url() not in search
@@ -183,7 +183,7 @@ def test_an_edit_to_a_live_article_changes_nothing_until_a_reviewer_approves(
 
     html = public_html(live.slug)
     assert "High doses over years can harm the bladder." in html and FALSE_CLAIM not in html
-    assert "Riley Reviewer, MD</strong> on 2 December 2026" in html
+    assert "Riley Reviewer, MD</strong> on December 2, 2026" in html
     assert "What changed at the last review: Added long-term bladder risk." in html
     live.refresh_from_db()
     assert live.last_reviewed == datetime.date(2026, 12, 2)
@@ -288,7 +288,7 @@ def test_a_reviewer_approves_and_publishes_a_new_article_in_one_step(editor, rev
     article.refresh_from_db()
     assert article.is_live and article.last_reviewed == datetime.date(2026, 12, 2)
     html = public_html(article.slug)
-    assert "Riley Reviewer, MD</strong> on 2 December 2026" in html
+    assert "Riley Reviewer, MD</strong> on December 2, 2026" in html
 
 
 def test_editing_an_approved_article_before_it_is_published_withdraws_the_approval(
