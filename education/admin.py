@@ -23,6 +23,7 @@ from education import rendering, services
 from education.models import (
     FAQ,
     Article,
+    ArticleRedirect,
     Contributor,
     GlossaryTerm,
     NetworkTherapist,
@@ -91,6 +92,26 @@ class NetworkTherapistAdmin(admin.ModelAdmin):
     search_fields = ["name", "practice"]
     inlines = [NetworkTherapistStateInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(ArticleRedirect)
+class ArticleRedirectAdmin(admin.ModelAdmin):
+    """Old addresses of renamed articles. Made when a renamed draft is approved; staff
+    see them and delete one that should answer "not found" instead."""
+
+    list_display = ["old_address", "article", "created_at"]
+    search_fields = ["old_slug", "article__title"]
+    readonly_fields = ["old_slug", "article", "created_at"]
+
+    @admin.display(description="old address", ordering="old_slug")
+    def old_address(self, obj: ArticleRedirect) -> str:
+        return obj.old_url
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(PlannerItem)
@@ -193,11 +214,18 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean_body(self):
         body = self.cleaned_data["body"]
-        missing = rendering.render_markdown(body).missing_images
-        if missing:
+        rendered = rendering.render_markdown(body)
+        if rendered.missing_images:
             raise ValidationError(
-                f"{_join_quoted(missing)} is not one of the site's images. Check the file "
-                "name after “static:” (for example static:education/diagrams/name.svg)."
+                f"{_join_quoted(rendered.missing_images)} is not one of the site's images. "
+                "Check the file name after “static:” (for example "
+                "static:education/diagrams/name.svg)."
+            )
+        if rendered.removed:
+            raise ValidationError(
+                "These would not appear on the page, because the site removes them for "
+                f"patients' safety: {'; '.join(rendered.removed)}. Take them out, or use "
+                "Markdown (images must be the site's own, written static:…)."
             )
         return body
 

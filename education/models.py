@@ -558,6 +558,25 @@ class NetworkTherapistState(models.Model):
         return self.get_state_display()
 
 
+class ArticleRedirect(models.Model):
+    """An address a published article had before it was renamed: it answers with a
+    permanent redirect to the article's address now, so links and bookmarks keep working."""
+
+    old_slug = models.SlugField(max_length=200, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="redirects")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["old_slug"]
+
+    def __str__(self) -> str:
+        return f"/articles/{self.old_slug}/ → {self.article.get_absolute_url()}"
+
+    @property
+    def old_url(self) -> str:
+        return reverse("education:article_detail", args=[self.old_slug])
+
+
 class ReviewStep(models.Model):
     """One step of the hand-off between editors and medical reviewers, and each unpublishing.
 

@@ -65,6 +65,7 @@ PAGE_IDS = frozenset(
 # A path on this site: one slash, then no second slash or backslash (browsers read `/\`
 # as `//`, another host) and no whitespace or control character (which browsers drop).
 SAME_ORIGIN_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")
+URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 WORDS = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
 SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE)
 SVG_ATTRIBUTE = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']*)["\']')
@@ -77,6 +78,8 @@ class RenderedBody:
     toc: list[dict] = field(default_factory=list)
     # `static:` images that name no file of the site (the admin refuses to save them).
     missing_images: list[str] = field(default_factory=list)
+    # What the sanitizer took out, in words for the editor (the admin refuses to save it).
+    removed: list[str] = field(default_factory=list)
 
 
 class _SiteImagesAndHeadings(Treeprocessor):
@@ -179,18 +182,67 @@ def sanitize(unsafe_html: str) -> str:
     )
 
 
+class _Removals(HTMLParser):
+    """Names, for the editor, what `sanitize` will drop from this HTML: elements and
+    attributes outside the allow-list, images from other sites, links with other schemes
+    and ids the page frame uses."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def _note(self, what: str) -> None:
+        if what not in self.found:
+            self.found.append(what)
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            self._note(f"a <{tag}> element")
+            return
+        allowed = ALLOWED_ATTRIBUTES.get(tag, set())
+        for name, value in attrs:
+            value = value or ""
+            if name not in allowed and not (tag == "a" and name == "rel"):
+                self._note(f"the {name} attribute of <{tag}>")
+            elif tag == "img" and name == "src" and value and not SAME_ORIGIN_PATH.fullmatch(value):
+                self._note(f"an image from another site ({value})")
+            elif tag == "a" and name == "href" and (scheme := URL_SCHEME.match(value.strip())):
+                if scheme.group(1).lower() not in ALLOWED_URL_SCHEMES:
+                    self._note(f"a link to {scheme.group(1).lower()}:")
+            elif name == "id" and value in PAGE_IDS:
+                self._note(f"the id “{value}”, which the page itself uses")
+
+    handle_startendtag = handle_starttag
+
+
+def removed_by_sanitizer(unsafe_html: str) -> list[str]:
+    parser = _Removals()
+    parser.feed(unsafe_html)
+    parser.close()
+    return parser.found
+
+
 def render_markdown(text: str) -> RenderedBody:
     """Markdown to sanitized HTML, with stable heading ids and the list of h2 sections."""
     md = markdown.Markdown(
         extensions=["toc", "tables", "sane_lists", "smarty", _SiteExtension()],
-        extension_configs={"toc": {"toc_depth": "2-4", "slugify": _body_id}},
+        extension_configs={
+            "toc": {"toc_depth": "2-4", "slugify": _body_id},
+            # align="…", which the allow-list keeps (a style attribute it would drop).
+            "tables": {"use_align_attribute": True},
+        },
         output_format="html",
     )
     md.missing_images = []
-    body_html = sanitize(md.convert(text))
+    unsafe_html = md.convert(text)
     toc = [{"id": token["id"], "title": token["name"]} for token in md.toc_tokens]
     # toc_tokens nest h3s under h2s; the page lists the top-level sections.
-    return RenderedBody(html=body_html, toc=toc, missing_images=md.missing_images)
+    return RenderedBody(
+        html=sanitize(unsafe_html),
+        toc=toc,
+        missing_images=md.missing_images,
+        removed=removed_by_sanitizer(unsafe_html),
+    )
 
 
 class _TextCollector(HTMLParser):

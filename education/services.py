@@ -17,7 +17,15 @@ from django.utils import timezone
 from reversion.models import Version
 
 from education import rendering
-from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, ReviewStep
+from education.models import (
+    FAQ,
+    Article,
+    ArticleRedirect,
+    Contributor,
+    GlossaryTerm,
+    Reference,
+    ReviewStep,
+)
 from education.search import weighted_vector
 from education.tasks import send_review_step_email
 
@@ -33,6 +41,7 @@ DERIVED_FIELDS = [
 
 MISSING_APPROVAL = "a medical reviewer's approval"
 MISSING_REFERENCE = "at least one reference"
+MISSING_CLEAN_BODY = "a body without what the site removes (save it to see what)"
 APPROVAL_NEEDED = "A medical reviewer must approve this article before it can be published."
 # What a draft of changes carries over from the live version, and back once approved.
 CONTENT_FIELDS = [
@@ -106,6 +115,8 @@ def article_publish_problems(*, article: Article, reference_count: int | None = 
         missing.append(MISSING_APPROVAL)
     if reference_count < 1:
         missing.append(MISSING_REFERENCE)
+    if rendering.render_markdown(article.body).removed:
+        missing.append(MISSING_CLEAN_BODY)
     return missing
 
 
@@ -340,6 +351,8 @@ def article_approve(
 def _apply_draft(*, draft: Article, live: Article) -> None:
     """Move the draft's content onto the live row (same id, same URL history), then drop
     the draft. Runs inside the approval's transaction and revision."""
+    if draft.slug != live.slug:
+        _keep_old_address(article=live, new_slug=draft.slug)
     for name in CONTENT_FIELDS:
         setattr(live, name, getattr(draft, name))
     live.faqs.all().delete()
@@ -350,6 +363,15 @@ def _apply_draft(*, draft: Article, live: Article) -> None:
     live.related.set(draft.related.all())
     draft.delete()
     live.draft_of = None
+
+
+def _keep_old_address(*, article: Article, new_slug: str) -> None:
+    """The live article is renamed: its address now (and every earlier one) leads to the
+    new address; an earlier address it takes back is the article again, not a redirect."""
+    ArticleRedirect.objects.filter(old_slug=new_slug).delete()
+    ArticleRedirect.objects.update_or_create(
+        old_slug=article.slug, defaults={"article": article, "created_at": timezone.now()}
+    )
 
 
 def article_withdraw_approval(*, article: Article) -> bool:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.core.validators import slug_re
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -114,7 +114,10 @@ class TopicDetailView(DetailView):
 def article_detail(request, slug: str):
     article = with_page_parts(Article.objects.published()).filter(slug=slug).first()
     if article is None:
-        raise Http404("No article found")
+        renamed = Article.objects.published().filter(redirects__old_slug=slug).first()
+        if renamed is None:
+            raise Http404("No article found")
+        return HttpResponsePermanentRedirect(renamed.get_absolute_url())
     return article_page(request, article, preview=False)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils.html import escape
 
 from education.rendering import PAGE_IDS, render_markdown, sanitize
 from tests.education.browser_form import submitted_fields
@@ -91,3 +92,38 @@ def test_page_ids_list_every_id_the_templates_use():
     }
     assert "main" in used
     assert used <= PAGE_IDS, used - PAGE_IDS
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ("Words.\n\n![A scan](https://evil.example/scan.png)", "an image from another site"),
+        ("Words.\n\n<script>alert(1)</script>", "a &lt;script&gt; element"),
+        ('<p style="color: red">In red.</p>', "the style attribute of &lt;p&gt;"),
+        ('<p onclick="steal()">Click</p>', "the onclick attribute of &lt;p&gt;"),
+        ("[Click](javascript:alert(1))", "a link to javascript:"),
+        ('<iframe src="https://video.example/x"></iframe>', "a &lt;iframe&gt; element"),
+    ],
+)
+def test_what_the_sanitizer_would_remove_is_named_and_refused(admin_client, body, named):
+    article = ArticleFactory(draft=True)
+    response = save(admin_client, article, body=body)
+    html = response.content.decode()
+    assert response.status_code == 200, "saved although the page would differ"
+    assert "would not appear on the page" in html and named in html
+    article.refresh_from_db()
+    assert article.body != body
+    assert escape(body) in html  # what was typed stays in the box
+
+
+def test_markdown_the_site_allows_is_saved(admin_client):
+    article = ArticleFactory(draft=True)
+    body = (
+        "## Heading\n\nSome *words* and a [link](https://www.fda.gov/).\n\n"
+        "| Left | Right |\n|:-----|------:|\n| a | b |\n\n"
+        "![A diagram](static:education/diagrams/glutamate-cascade.svg)"
+    )
+    response = save(admin_client, article, body=body)
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.body == body.replace("\n", "\r\n") or article.body == body

@@ -378,3 +378,58 @@ def test_each_role_gets_exactly_its_buttons(client, live, group, state):
     html = client.get(workflow_url(article)).content.decode()
     shown = set(re.findall(r'name="action" value="([a-z_]+)"', html))
     assert shown == ROLE_BUTTONS[group, state]
+
+
+# Renamed addresses ---------------------------------------------------------------------
+
+
+def rename(editor, reviewer, article, slug: str) -> None:
+    draft = open_draft(editor, article)
+    edit(editor, draft, slug=slug)
+    step(editor, draft, "submit", note="A clearer address.")
+    assert step(reviewer, draft, "approve", note="New address only.").status_code == 302
+
+
+def test_a_renamed_live_article_keeps_its_old_address(editor, reviewer, live, client):
+    old_url = live.get_absolute_url()
+    rename(editor, reviewer, live, "bladder-and-ketamine")
+    live.refresh_from_db()
+    assert live.slug == "bladder-and-ketamine"
+
+    response = client.get(old_url)
+    assert response.status_code == 301 and response["Location"] == live.get_absolute_url()
+    assert client.get(live.get_absolute_url()).status_code == 200
+    sitemap = client.get("/sitemap.xml").content.decode()
+    assert live.get_absolute_url() in sitemap and old_url not in sitemap
+
+    # Renamed again: both earlier addresses lead to the newest, in one step.
+    rename(editor, reviewer, live, "ketamine-and-your-bladder")
+    live.refresh_from_db()
+    for url in [old_url, "/articles/bladder-and-ketamine/"]:
+        assert client.get(url)["Location"] == "/articles/ketamine-and-your-bladder/"
+
+    # Back to the first name: that address is the article again, never a loop.
+    rename(editor, reviewer, live, old_url.strip("/").split("/")[-1])
+    assert client.get(old_url).status_code == 200
+    assert client.get("/articles/ketamine-and-your-bladder/")["Location"] == old_url
+
+
+def test_an_old_address_of_an_unpublished_article_is_gone(editor, reviewer, live, client):
+    old_url = live.get_absolute_url()
+    rename(editor, reviewer, live, "bladder-and-ketamine")
+    live.refresh_from_db()
+    live.status = Article.Status.DRAFT
+    live.save()
+    assert client.get(old_url).status_code == 404
+
+
+def test_staff_see_and_delete_redirects(editor, reviewer, live):
+    old_slug = live.slug
+    rename(editor, reviewer, live, "bladder-and-ketamine")
+    changelist = reverse("admin:education_articleredirect_changelist")
+    page = editor.get(changelist).content.decode()
+    assert f"/articles/{old_slug}/" in page and "Your bladder and ketamine" in page
+    redirect = live.redirects.get()
+    delete = reverse("admin:education_articleredirect_delete", args=[redirect.pk])
+    assert editor.post(delete, {"post": "yes"}).status_code == 302
+    assert Client().get(f"/articles/{old_slug}/").status_code == 404

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from education.models import FAQ, Article, Contributor
+from education.rendering import render_markdown
 from tests.factories import ArticleFactory
 
 CONTENT = Path(settings.BASE_DIR) / "content"
@@ -42,6 +43,11 @@ BRIEF_ARTICLES = {
 
 def test_the_twelve_articles_of_the_brief_exist():
     assert BRIEF_ARTICLES <= set(POSTS)
+
+
+@pytest.mark.parametrize("slug", IDS)
+def test_article_body_has_nothing_the_sanitizer_removes(slug):
+    assert render_markdown(POSTS[slug].content).removed == []
 
 
 @pytest.mark.parametrize("slug", IDS)

@@ -77,6 +77,20 @@ def test_publish_gate_names_only_the_missing_item():
     assert services.article_publish_problems(article=article) == []
 
 
+def test_publish_gate_refuses_a_body_the_site_would_change():
+    # Saved some way other than the admin form (which refuses it), e.g. by the loader.
+    article = ArticleFactory(
+        draft=True,
+        review_state="approved",
+        reviewer=ContributorFactory(),
+        last_reviewed=datetime.date(2026, 1, 5),
+        body="A scan:\n\n![Scan](https://elsewhere.example/scan.png)",
+    )
+    with pytest.raises(ValidationError) as caught:
+        services.article_publish(article=article, by=None)
+    assert "without what the site removes" in caught.value.messages[0]
+
+
 def approved_draft(**fields):
     return ArticleFactory(
         draft=True,

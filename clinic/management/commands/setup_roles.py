@@ -50,6 +50,9 @@ ROLES: dict[str, list[str]] = {
         "education.change_readingpathstep",
         "education.delete_readingpathstep",
         "education.view_readingpathstep",
+        # Old addresses of renamed articles: made on approval, only seen or deleted.
+        "education.view_articleredirect",
+        "education.delete_articleredirect",
         # The article's FAQ and reference inlines.
         "education.add_faq",
         "education.change_faq",
