@@ -8,7 +8,7 @@ import time
 
 import phonenumbers
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.validators import MinValueValidator
 from django.db import DatabaseError, connection, models
 from django.db.models import F
@@ -77,6 +77,7 @@ class ClinicDetailsManager(models.Manager):
         """The one details record, from the cache; defaults if the database is down."""
         # Keyed by the content version, so an edit made through any worker is seen by all.
         key = CACHE_KEY.format(version=content_version())
+        cache = caches["local"]
         details = cache.get(key)
         if details is None:
             try:

@@ -110,7 +110,17 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    # Shared by every process and replica, because the booking rate limit counts here: a
+    # table in the database every worker already uses (`createcachetable` makes it; the
+    # container's entrypoint, `make run` and the tests do), rather than a cache server
+    # that would be one more service to run, secure and watch for a handful of counts an
+    # hour. Its increment locks the row (clinic/cache_backends.py).
+    "default": {"BACKEND": "clinic.cache_backends.DatabaseCache", "LOCATION": "clinic_cache"},
+    # Per-process memory, for copies each worker may keep for itself because they are
+    # checked against the content version: the clinic details (clinic/models.py).
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+}
 # Each worker keeps rendered public pages (clinic/page_cache.py); off while debugging so
 # template edits show at once.
 CLINIC_PAGE_CACHE = env.bool("CLINIC_PAGE_CACHE", default=not DEBUG)
@@ -205,10 +215,11 @@ CLINIC_BOOKING_RATE_LIMIT = env("CLINIC_BOOKING_RATE_LIMIT", default="5/h")
 CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
 CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
 CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
-# Rate limits key on REMOTE_ADDR: behind a proxy, the proxy must set it to the client's
-# address (see README), or every patient shares the proxy's limit.
+# The booking limit counts per client address in the shared default cache. The address
+# is the one lockouts and the audit trail see (clinic/security.py): the peer, or behind a
+# proxy listed in DJANGO_TRUSTED_PROXIES the address it reports; otherwise every patient
+# behind that proxy shares its limit.
 RATELIMIT_VIEW = "clinic.views.rate_limited"
-# Rate limits, lockouts and the audit trail all see the same client address.
 RATELIMIT_IP_META_KEY = "clinic.security.client_ip"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

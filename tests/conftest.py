@@ -2,7 +2,7 @@ import os
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import caches
 
 from clinic import page_cache
 
@@ -24,10 +24,23 @@ def _moved_clock():
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    """Each test starts with empty caches, so cached details and pages never leak across."""
-    cache.clear()
+def _clear_cache(request):
+    """Each test starts with empty caches, so cached details and pages never leak across.
+
+    The shared default cache is a database table: a test's transaction rolls it back, but
+    the flush after a transactional test leaves it alone, so those tests empty it.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+        or (marker and marker.kwargs.get("transaction"))
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")  # set up first, so torn down after
+    caches["local"].clear()
     page_cache.clear()
     yield
-    cache.clear()
+    caches["local"].clear()
     page_cache.clear()
+    if transactional:
+        caches["default"].clear()

@@ -172,8 +172,6 @@ def running_app(tmp_path_factory, django_db_setup, django_db_blocker):
         "DJANGO_SECURE_COOKIES": "0",
         "DJANGO_TRUSTED_PROXIES": PROXY,
         "DATABASE_URL": database_url,
-        # Shared by both workers, as production must be, so limits count once.
-        "CACHE_URL": "dbcache://clinic_cache",
         "EMAIL_URL": f"filemail:///{mail_dir}",  # four slashes: an absolute path
         "CLINIC_BOOKING_RATE_LIMIT": "5/h",
         "CLINIC_BOOKING_MIN_SECONDS": str(MIN_SECONDS),
