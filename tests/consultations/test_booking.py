@@ -99,9 +99,15 @@ def test_confirmation_ics_is_neutral(client, slot):
 
 
 def test_contact_me_option_needs_preferred_times(client):
+    page = client.get("/book/").content.decode()
+    # The box is on the page, labelled, beside the option, before anything is sent.
+    assert re.search(r'<label[^>]*for="id_preferred_times"[^>]*>\s*If none of these times', page)
+    assert re.search(r'<input[^>]*name="preferred_times"[^>]*id="id_preferred_times"', page)
     response = submit(client, None, preferred_times="")
+    html = response.content.decode()
     assert response.status_code == 200
-    assert "Tell us which days and times suit you" in response.content.decode()
+    assert "Tell us which days and times suit you" in html
+    assert 'href="#id_preferred_times"' in html and 'id="id_preferred_times"' in html
     response = submit(client, None)
     assert response.status_code == 302
     request = ConsultationRequest.objects.get()
