@@ -20,7 +20,11 @@ def absolute_url(path: str) -> str:
     return settings.CLINIC_SITE_URL.rstrip("/") + path
 
 
-def patient_confirmation_message(consultation_request: ConsultationRequest) -> EmailMessage:
+def _patient_message(
+    consultation_request: ConsultationRequest, *, subject: str, template: str
+) -> EmailMessage:
+    """An email to the patient: the reference, the time, the manage link and the clinic's
+    details. Callers attach the calendar file that fits the change."""
     clinic = ClinicDetails.objects.cached()
     manage_url = absolute_url(
         reverse("consultations:manage", args=[manage_token_make(consultation_request)])
@@ -30,16 +34,35 @@ def patient_confirmation_message(consultation_request: ConsultationRequest) -> E
         "consultation_request": consultation_request,
         "slot": consultation_request.slot,
         "manage_url": manage_url,
+        "book_url": absolute_url(reverse("consultations:book")),
     }
-    message = EmailMessage(
-        subject=f"Your consultation request with {clinic.name}",
-        body=render_to_string("emails/consultation_confirmation.txt", context),
+    return EmailMessage(
+        subject=subject.format(clinic=clinic.name),
+        body=render_to_string(template, context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[consultation_request.email],
+    )
+
+
+def patient_confirmation_message(consultation_request: ConsultationRequest) -> EmailMessage:
+    message = _patient_message(
+        consultation_request,
+        subject="Your consultation request with {clinic}",
+        template="emails/consultation_confirmation.txt",
     )
     if consultation_request.slot is not None:
         message.attach("consultation.ics", consultation_ics(consultation_request), "text/calendar")
     return message
+
+
+def patient_cancellation_message(consultation_request: ConsultationRequest) -> EmailMessage:
+    """The patient cancelled from their link. (A calendar file that removes the event
+    belongs here, attached as the confirmation attaches its own.)"""
+    return _patient_message(
+        consultation_request,
+        subject="Your consultation request with {clinic} is cancelled",
+        template="emails/consultation_cancelled.txt",
+    )
 
 
 def staff_notification_message(

@@ -89,6 +89,13 @@ def _enqueue_staff_change_notice(request_id: int, change: str) -> None:
     transaction.on_commit(lambda: send_staff_change_notice.enqueue(request_id, change), robust=True)
 
 
+def _enqueue_patient_cancellation_notice(request_id: int) -> None:
+    from consultations.tasks import send_patient_cancellation_notice
+
+    # robust, as above: the cancel is committed whether or not its email can be queued.
+    transaction.on_commit(lambda: send_patient_cancellation_notice.enqueue(request_id), robust=True)
+
+
 def consultation_request_create(
     *,
     slot: AvailabilitySlot | None,
@@ -213,13 +220,17 @@ def _check_self_service_allowed(consultation_request: ConsultationRequest) -> No
 
 
 def consultation_request_cancel_by_patient(*, consultation_request: ConsultationRequest) -> None:
-    """The patient cancels from their manage link; frees the place and tells the clinic."""
+    """The patient cancels from their manage link; frees the place, tells the clinic and
+    emails the patient. Raises TooLateToChange if it is too soon or the request is closed
+    (a second cancel among them: it changes nothing and sends nothing)."""
     with transaction.atomic():
         _check_self_service_allowed(consultation_request)
-        consultation_request_set_status(
+        if not consultation_request_set_status(
             consultation_request=consultation_request, status=Status.CANCELLED
-        )
+        ):
+            raise TooLateToChange
         _enqueue_staff_change_notice(consultation_request.pk, "cancelled")
+        _enqueue_patient_cancellation_notice(consultation_request.pk)
 
 
 def consultation_request_move(

@@ -10,7 +10,11 @@ from django.utils import timezone
 from django_tasks import task
 
 from consultations.models import ConsultationRequest, EmailStatus
-from consultations.notifications import patient_confirmation_message, staff_notification_message
+from consultations.notifications import (
+    patient_cancellation_message,
+    patient_confirmation_message,
+    staff_notification_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +78,27 @@ def send_staff_change_notice(request_id: int, change: str) -> bool:
         logger.warning(
             "staff %s notice for %s failed: %s",
             change,
+            consultation_request.reference,
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+@task()
+def send_patient_cancellation_notice(request_id: int) -> bool:
+    """Tell the patient their cancel went through. A failure is logged (by reference)
+    and changes nothing else: the request stays cancelled."""
+    consultation_request = (
+        ConsultationRequest.objects.select_related("slot").filter(pk=request_id).first()
+    )
+    if consultation_request is None:
+        return False
+    try:
+        patient_cancellation_message(consultation_request).send()
+    except Exception as error:  # noqa: BLE001
+        logger.warning(
+            "cancellation email for %s failed: %s",
             consultation_request.reference,
             type(error).__name__,
         )

@@ -10,5 +10,6 @@ urlpatterns = [
     path("book/requested/", views.requested, name="requested"),
     path("book/requested/calendar.ics", views.requested_ics, name="requested_ics"),
     path("book/manage/<str:token>/", views.manage, name="manage"),
+    path("book/manage/<str:token>/cancel/", views.manage_cancel, name="manage_cancel"),
     path("self-check/", self_check_views.self_check, name="self_check"),
 ]

@@ -1,5 +1,7 @@
 """The patient's booking flow: the form, the confirmation page and the manage link."""
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -148,18 +150,24 @@ def requested_ics(request):
     return response
 
 
-@never_cache
+def _keeps_token_private(view):
+    """For pages whose address carries the manage token: never hand it on in a Referer,
+    not even to this site's own pages (a proxy in front may log referrers). Only the
+    origin goes; "no-referrer" would also make browsers send `Origin: null`, which CSRF
+    refuses. Never cached, so Back after a change shows the request as it is now."""
+
+    @wraps(view)
+    def wrapper(request, token):
+        response = view(request, token)
+        response["Referrer-Policy"] = "strict-origin"
+        return response
+
+    return never_cache(wrapper)
+
+
+@_keeps_token_private
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage(request, token):
-    response = _manage(request, token)
-    # The token is in this page's address: never hand it on in a Referer, not even to
-    # this site's own pages (a proxy in front may log referrers). Only the origin goes;
-    # "no-referrer" would also make browsers send `Origin: null`, which CSRF refuses.
-    response["Referrer-Policy"] = "strict-origin"
-    return response
-
-
-def _manage(request, token):
     consultation_request = manage_token_read(token)
     if consultation_request is None:
         return render(request, "consultations/link_invalid.html", status=404)
@@ -173,29 +181,55 @@ def _manage(request, token):
         "closed_reason": closed_reason,
         "move_form": move_form,
         "cutoff_hours": settings.CLINIC_SELF_SERVICE_CUTOFF_HOURS,
+        "token": token,
     }
     if request.method != "POST" or closed_reason:
         return render(request, "consultations/manage.html", context)
 
     action = request.POST.get("action")
+    if action == "cancel":
+        # Sent from a page shown before cancelling asked first: ask now.
+        return redirect("consultations:manage_cancel", token=token)
+    if action != "move":
+        return render(request, "consultations/manage.html", context, status=400)
+    if not move_form.is_valid():
+        return render(request, "consultations/manage.html", context)
     try:
-        if action == "cancel":
-            consultation_request_cancel_by_patient(consultation_request=consultation_request)
-            messages.success(
-                request, "Your request is cancelled. You do not need to do anything else."
-            )
-        elif action == "move":
-            if not move_form.is_valid():
-                return render(request, "consultations/manage.html", context, status=200)
-            consultation_request_move(
-                consultation_request=consultation_request, new_slot=move_form.cleaned_data["slot"]
-            )
-            messages.success(request, "Your request is moved. We have emailed you the new time.")
-        else:
-            return render(request, "consultations/manage.html", context, status=400)
+        consultation_request_move(
+            consultation_request=consultation_request, new_slot=move_form.cleaned_data["slot"]
+        )
     except SlotUnavailable:
         move_form.add_error("slot", TAKEN_MESSAGE)
         return render(request, "consultations/manage.html", context)
     except TooLateToChange:
         pass
+    else:
+        messages.success(request, "Your request is moved. We have emailed you the new time.")
     return redirect("consultations:manage", token=token)
+
+
+@_keeps_token_private
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage_cancel(request, token):
+    """ "Cancel your consultation on …?" and its "Yes, cancel it". Asked for again after
+    the cancel (Back), it sends the patient to the manage page, which says it is
+    cancelled; the same form sent twice cancels once."""
+    consultation_request = manage_token_read(token)
+    if consultation_request is None:
+        return render(request, "consultations/link_invalid.html", status=404)
+    if request.method == "POST":
+        try:
+            consultation_request_cancel_by_patient(consultation_request=consultation_request)
+        except TooLateToChange:
+            pass  # already cancelled, or too soon: the manage page says which
+        else:
+            messages.success(
+                request,
+                "Your request is cancelled. We will email you to confirm it. "
+                "You do not need to do anything else.",
+            )
+        return redirect("consultations:manage", token=token)
+    if consultation_request.self_service_closed_reason():
+        return redirect("consultations:manage", token=token)
+    context = {"consultation_request": consultation_request, "token": token}
+    return render(request, "consultations/manage_cancel.html", context)

@@ -112,7 +112,8 @@ def test_patient_reads_searches_books_and_cancels(
     expect(page.get_by_role("heading", level=1)).to_have_text("Your consultation request")
     audit.audit_page(page, "manage request")
     audit.screenshot(page, "manage")
-    page.get_by_role("button", name="Cancel my request").click()
+    page.get_by_role("link", name="Cancel my request").click()
+    page.get_by_role("button", name="Yes, cancel it").click()
     expect(page.get_by_role("main")).to_contain_text(re.compile("cancelled", re.IGNORECASE))
     request = ConsultationRequest.objects.get(email=PATIENT["email"])
     assert request.status == "cancelled"

@@ -93,7 +93,10 @@ def test_racing_bulk_confirm_and_patient_cancel_never_reopen(running_app):
             "action": "mark_confirmed",
             "_selected_action": pk,
         }
-        cancel = {**hidden_fields(page.text), "action": "cancel"}
+        # The manage page's "Cancel my request" opens the page that asks first.
+        cancel_link = link + "cancel/"
+        assert f'href="{cancel_link}"' in page.text
+        cancel = hidden_fields(patient.get(cancel_link).text)
         barrier = threading.Barrier(2)
         results = {}
 
@@ -102,7 +105,7 @@ def test_racing_bulk_confirm_and_patient_cancel_never_reopen(running_app):
             results[name] = browser.post(path, data).status
 
         threads = [
-            threading.Thread(target=run, args=("patient", patient, link, cancel)),
+            threading.Thread(target=run, args=("patient", patient, cancel_link, cancel)),
             threading.Thread(
                 target=run,
                 args=("staff", staff, f"{ADMIN}consultations/consultationrequest/", action),
