@@ -34,6 +34,9 @@ def public_paths():
         reverse("consultations:requested"),
         reverse("consultations:requested_ics"),
         reverse("consultations:manage", args=[manage_token_make(ConsultationRequestFactory())]),
+        reverse(
+            "consultations:manage_cancel", args=[manage_token_make(ConsultationRequestFactory())]
+        ),
         reverse("admin:login"),
         reverse("healthz"),
     ]
