@@ -106,14 +106,12 @@ def article_render_all() -> int:
     return sum(article_render(article=article, glossary=glossary) for article in articles)
 
 
-def article_publish_problems(*, article: Article, reference_count: int | None = None) -> list[str]:
+def article_publish_problems(*, article: Article) -> list[str]:
     """What the article still needs before it may be published (empty when ready)."""
-    if reference_count is None:
-        reference_count = article.references.count() if article.pk else 0
     missing = []
     if not article.is_reviewed:
         missing.append(MISSING_APPROVAL)
-    if reference_count < 1:
+    if not article.pk or not article.references.exists():
         missing.append(MISSING_REFERENCE)
     if rendering.render_markdown(article.body).removed:
         missing.append(MISSING_CLEAN_BODY)
@@ -145,8 +143,17 @@ def article_fill_review_due(*, article: Article) -> None:
         )
 
 
-def article_publish(*, article: Article, by, at: datetime.datetime | None = None) -> Article:
-    """Publish the article now (or at `at`), if it passes the publishing gate."""
+def article_publish(
+    *, article: Article, by, at: datetime.datetime | None = None, source: str = ""
+) -> Article:
+    """Publish the article now (or at `at`), if it passes the publishing gate.
+
+    The one place that sets `publish_at` and `first_published_at`, fills in the next
+    review date and writes the live version's history comment: the admin's action and
+    its Review and publishing page, approving with "publish", and the loader all come
+    here. `source` names what published it when no person did (the loader): it opens the
+    history comment, and since that is no hand-off, no step is recorded or emailed.
+    """
     if article.is_change_draft:
         raise ValidationError(
             "A draft of changes goes live when a medical reviewer approves it.", code="draft"
@@ -163,8 +170,9 @@ def article_publish(*, article: Article, by, at: datetime.datetime | None = None
                 article.first_published_at = article.publish_at
             article_fill_review_due(article=article)
             article.save()
-            _record(by, "Published: this is the live version.")
-        _step(article=article, action=ReviewStep.Action.PUBLISHED, by=by, live=True)
+            _record(by, f"{source} Published: this is the live version.".lstrip())
+        if not source:
+            _step(article=article, action=ReviewStep.Action.PUBLISHED, by=by, live=True)
     return article
 
 

@@ -5,12 +5,21 @@ from pathlib import Path
 
 import frontmatter
 import pytest
+import yaml
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from reversion.models import Version
 
 from education import rendering
-from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
+from education.models import (
+    FAQ,
+    Article,
+    Contributor,
+    GlossaryTerm,
+    Reference,
+    ReviewStep,
+    Topic,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +113,37 @@ def test_there_are_at_least_six_sample_articles_using_both_diagrams():
     for diagram in ["glutamate-cascade.svg", "treatment-series-timeline.svg"]:
         assert f"static:education/diagrams/{diagram}" in bodies
         assert (Path(settings.BASE_DIR) / "static/education/diagrams" / diagram).exists()
+
+
+def test_loading_publishes_through_the_publishing_service(tmp_path, mailoutbox):
+    """The loader's articles go live as the admin's do: the history marks the live version,
+    the first publication date stays put; a load is no hand-off, so nobody is emailed."""
+    for name in ["topics.yaml", "contributors.yaml", "glossary.yaml", "planner.yaml"]:
+        (tmp_path / name).write_text((CONTENT / name).read_text())
+    for name in ["network.yaml", "paths.yaml"]:
+        (tmp_path / name).write_text("[]\n")
+    (tmp_path / "articles").mkdir()
+    post = frontmatter.load(ARTICLE_FILES[0])
+    post["related"] = []
+    (tmp_path / "articles" / "a.md").write_text(frontmatter.dumps(post))
+    planner = [row for row in _yaml_rows(tmp_path / "planner.yaml") if not row.get("article")]
+    (tmp_path / "planner.yaml").write_text(yaml.safe_dump(planner))
+    load("--path", str(tmp_path))
+    article = Article.objects.get()
+    comment = Version.objects.get_for_object(article).first().revision.comment
+    assert comment.startswith("Loaded from the content folder")
+    assert "Published: this is the live version." in comment
+    first_published = article.first_published_at
+    assert first_published == article.publish_at
+
+    post["published"] = "2099-01-05"  # the file moves its date: scheduled again
+    (tmp_path / "articles" / "a.md").write_text(frontmatter.dumps(post))
+    load("--path", str(tmp_path))
+    article.refresh_from_db()
+    assert article.publish_at.year == 2099
+    assert article.first_published_at == first_published
+    assert not ReviewStep.objects.exists() and mailoutbox == []
+
+
+def _yaml_rows(path: Path) -> list[dict]:
+    return yaml.safe_load(path.read_text()) or []

@@ -43,6 +43,7 @@ from education.models import (
 
 # Sample articles go live at this local time on their "published" date.
 PUBLISH_TIME = datetime.time(9, 0)
+LOADED = "Loaded from the content folder by load_sample_content."
 
 
 class _DryRunRollback(Exception):
@@ -69,7 +70,7 @@ class Command(BaseCommand):
         self.counts: dict[str, Counter] = {}
         try:
             with transaction.atomic(), reversion.create_revision():
-                reversion.set_comment("Loaded from the content folder by load_sample_content.")
+                reversion.set_comment(LOADED)
                 self._load(folder)
                 if dry_run:
                     raise _DryRunRollback
@@ -129,10 +130,14 @@ class Command(BaseCommand):
             missing = services.article_publish_problems(article=article)
             if missing:
                 raise CommandError(f"{post['slug']}: {services.publish_gate_message(missing)}")
-            if any(parts_changed):
-                if outcome == "unchanged":
-                    _mark_loaded_today(article)
-                    outcome = "updated"
+            if any(parts_changed) and outcome == "unchanged":
+                _mark_loaded_today(article)
+                outcome = "updated"
+            publish_at = _publish_at(post)
+            if article.status != Article.Status.PUBLISHED or article.publish_at != publish_at:
+                services.article_publish(article=article, by=None, at=publish_at, source=LOADED)
+                outcome = "updated" if outcome == "unchanged" else outcome
+            elif any(parts_changed):
                 # Record the article with its current FAQs and references in the history.
                 reversion.add_to_revision(article)
             self._count(Article, outcome)
@@ -167,8 +172,6 @@ class Command(BaseCommand):
 
     def _upsert_article(self, post, topics, people) -> tuple[Article, str]:
         meta = post.metadata
-        zone = timezone.get_current_timezone()
-        publish_at = datetime.datetime.combine(_date(meta["published"]), PUBLISH_TIME, zone)
         topic = topics[meta["topic"]]
         fields = {
             "title": meta["title"],
@@ -177,11 +180,8 @@ class Command(BaseCommand):
             "topic": topic,
             "author": people[meta["author"]],
             "reviewer": people[meta["reviewer"]],
-            "status": Article.Status.PUBLISHED,
             # The files record each article's review; loading them is not an edit.
             "review_state": Article.ReviewState.APPROVED,
-            "publish_at": publish_at,
-            "first_published_at": publish_at,
             "review_note": meta.get("review_note", ""),
             "key_takeaways": "\n".join(meta.get("key_takeaways", [])),
             "regulatory_note": meta.get("regulatory_note") or "",
@@ -193,6 +193,11 @@ class Command(BaseCommand):
 
     def _count(self, model, outcome: str) -> None:
         self.counts.setdefault(model._meta.verbose_name_plural, Counter())[outcome] += 1
+
+
+def _publish_at(post) -> datetime.datetime:
+    zone = timezone.get_current_timezone()
+    return datetime.datetime.combine(_date(post["published"]), PUBLISH_TIME, zone)
 
 
 def _review_dates(article: Article) -> dict:
