@@ -35,6 +35,7 @@ from consultations.models import (
 )
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
+    RequestClosed,
     SlotUnavailable,
     StatusChanged,
     audit_event_record,
@@ -615,8 +616,13 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     @admin.action(description="Resend confirmation email", permissions=["change"])
     def resend_confirmation(self, request, queryset):
         count = 0
+        closed = []
         for obj in queryset:
-            consultation_request_resend_confirmation(consultation_request=obj)
+            try:
+                consultation_request_resend_confirmation(consultation_request=obj)
+            except RequestClosed:
+                closed.append(obj.reference)
+                continue
             audit_event_record(
                 http_request=request,
                 action=AuditAction.CHANGE,
@@ -624,12 +630,16 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                 detail="resent the confirmation email",
             )
             count += 1
-        self.message_user(
-            request,
+        message = (
             f"Queued the confirmation email again for {count} request(s). "
-            "The Email column shows whether it was sent.",
-            messages.SUCCESS,
+            "The Email column shows whether it was sent."
         )
+        if closed:
+            message += (
+                f" Did not resend {len(closed)} that are closed (cancelled, declined or "
+                f"finished), as there is no booking to confirm: {', '.join(sorted(closed))}."
+            )
+        self.message_user(request, message, messages.WARNING if closed else messages.SUCCESS)
 
     @admin.action(description="Export selected to CSV", permissions=["export"])
     def export_csv(self, request, queryset):

@@ -56,6 +56,10 @@ class StatusChanged(Exception):
         self.status = status
 
 
+class RequestClosed(Exception):
+    """The request is cancelled, declined or finished."""
+
+
 class TooLateToChange(Exception):
     """The appointment is inside the self-service cut-off, or the request is closed."""
 
@@ -269,10 +273,16 @@ def consultation_request_move(
 
 
 def consultation_request_resend_confirmation(*, consultation_request: ConsultationRequest) -> None:
-    """Send the patient's confirmation again (and the staff notice, if it never went)."""
-    ConsultationRequest.objects.filter(pk=consultation_request.pk).update(
-        confirmation_email_status=EmailStatus.PENDING, confirmation_email_error=""
-    )
+    """Send the patient's confirmation again (and the staff notice, if it never went).
+
+    Raises RequestClosed for a cancelled, declined or finished request: there is no
+    booking left to confirm.
+    """
+    queued = ConsultationRequest.objects.filter(
+        pk=consultation_request.pk, status__in=ACTIVE_STATUSES
+    ).update(confirmation_email_status=EmailStatus.PENDING, confirmation_email_error="")
+    if not queued:
+        raise RequestClosed
     _enqueue_emails(consultation_request.pk)
 
 

@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 @task()
 def send_consultation_request_emails(request_id: int) -> str:
-    """Send the patient's confirmation (unless already sent) and the staff notice (unless
-    already sent). Returns the confirmation's email status."""
+    """Send the patient's confirmation (unless already sent, or the request closed since
+    it was queued) and the staff notice (unless already sent). Returns the confirmation's
+    email status."""
     consultation_request = (
         ConsultationRequest.objects.select_related("slot").filter(pk=request_id).first()
     )
@@ -30,7 +31,7 @@ def send_consultation_request_emails(request_id: int) -> str:
         return "gone"
     queryset = ConsultationRequest.objects.filter(pk=request_id)
     status = consultation_request.confirmation_email_status
-    if status != EmailStatus.SENT:
+    if status != EmailStatus.SENT and consultation_request.is_active:
         try:
             patient_confirmation_message(consultation_request).send()
         except Exception as error:  # noqa: BLE001 - any failure is recorded, never raised

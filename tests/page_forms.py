@@ -21,15 +21,18 @@ class PageForm:
 
     def submission(self, button: str, **choices) -> dict:
         """What pressing `button` sends, after choosing `choices` among the values offered
-        (an unoffered choice fails the test: a patient could not have sent it)."""
+        (a list ticks several boxes; an unoffered choice fails the test: nobody using the
+        page could have sent it)."""
         matches = [b for b in self.buttons if b[0] == button]
         assert matches, f"no button {button!r} in this form: {self.buttons}"
         data: dict[str, list[str]] = {}
         for name, value in self.values:
             data.setdefault(name, []).append(value)
-        for name, value in choices.items():
-            assert str(value) in self.offered.get(name, []), f"{name}={value} is not offered"
-            data[name] = [str(value)]
+        for name, chosen in choices.items():
+            chosen = [str(v) for v in chosen] if isinstance(chosen, list | tuple) else [str(chosen)]
+            for value in chosen:
+                assert value in self.offered.get(name, []), f"{name}={value} is not offered"
+            data[name] = chosen
         _, name, value = matches[0]
         if name:
             data[name] = [value]
