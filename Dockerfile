@@ -44,7 +44,10 @@ COPY --from=build --chown=root:root /opt/venv /opt/venv
 COPY --chown=root:root . /app
 
 # Static files are collected and compressed once, here; no database is needed for it.
-RUN DJANGO_SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput -v 0
+# /app/media holds uploaded article images: compose mounts the `media` volume there,
+# which takes this directory's owner (the server's user) on first use.
+RUN DJANGO_SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput -v 0 \
+    && install -d -o 10001 -g 10001 /app/media
 
 USER 10001:10001
 

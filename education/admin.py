@@ -9,6 +9,7 @@ from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -19,10 +20,11 @@ from django.utils.html import format_html
 from reversion_compare.admin import CompareVersionAdmin
 
 from clinic.admin import DATETIME_OVERRIDES
-from education import rendering, services
+from education import images, rendering, services
 from education.models import (
     FAQ,
     Article,
+    ArticleImage,
     ArticleRedirect,
     Contributor,
     GlossaryTerm,
@@ -92,6 +94,96 @@ class NetworkTherapistAdmin(admin.ModelAdmin):
     search_fields = ["name", "practice"]
     inlines = [NetworkTherapistStateInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+class ArticleImageChangeForm(forms.ModelForm):
+    class Meta:
+        model = ArticleImage
+        fields = ["key", "alt_text", "decorative", "caption", "credit"]
+
+
+class ArticleImageAdminForm(forms.ModelForm):
+    """The upload form; once stored, the picture never changes (upload a new one)."""
+
+    upload = forms.FileField(
+        label="Image file",
+        help_text="JPEG, PNG or WebP, at most 10 MB and 6,000 pixels on each side.",
+    )
+
+    class Meta:
+        model = ArticleImage
+        fields = ["upload", "key", "alt_text", "decorative", "caption", "credit"]
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        self.renditions = images.renditions(upload)
+        return upload
+
+
+@admin.register(ArticleImage)
+class ArticleImageAdmin(admin.ModelAdmin):
+    """Pictures for articles. Made once at upload into WebP and JPEG at a few widths,
+    without the file's metadata; articles show one with ![](image:key)."""
+
+    list_display = ["key", "preview", "alt_text", "decorative", "uploaded_at"]
+    search_fields = ["key", "alt_text", "caption"]
+    readonly_fields = ["preview", "markdown", "size", "used_by"]
+    actions = None  # one at a time, so an image an article uses is never deleted
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = ArticleImageChangeForm if obj else ArticleImageAdminForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        fields = ["key", "alt_text", "decorative", "caption", "credit"]
+        return [*fields, *self.readonly_fields] if obj else ["upload", *fields]
+
+    @admin.display(description="preview")
+    def preview(self, obj: ArticleImage):
+        if not obj.pk:
+            return "–"
+        return format_html(
+            '<img src="{}" alt="" width="160" height="{}">',
+            default_storage.url(obj.rendition_name(obj.widths[0], "jpg")),
+            round(160 * obj.height / obj.width),
+        )
+
+    @admin.display(description="use in an article")
+    def markdown(self, obj: ArticleImage) -> str:
+        return f"![](image:{obj.key})" if obj.pk else "–"
+
+    @admin.display(description="largest size")
+    def size(self, obj: ArticleImage) -> str:
+        return f"{obj.width} × {obj.height} px" if obj.pk else "–"
+
+    @admin.display(description="used by")
+    def used_by(self, obj: ArticleImage) -> str:
+        titles = [a.title for a in obj.articles_using()] if obj.pk else []
+        return ", ".join(titles) or "no article"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            services.article_image_save(image=obj, renditions=form.renditions, by=request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        image = self.get_object(request, object_id)
+        titles = [a.title for a in image.articles_using()] if image else []
+        if titles:
+            self.message_user(
+                request,
+                f"“{image.key}” is used by {', '.join(titles)}. Take it out of those "
+                "articles first, then delete it.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:education_articleimage_change", args=[image.pk])
+            )
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.article_image_delete(image=obj)
 
 
 @admin.register(ArticleRedirect)
@@ -220,6 +312,11 @@ class ArticleAdminForm(forms.ModelForm):
                 f"{_join_quoted(rendered.missing_images)} is not one of the site's images. "
                 "Check the file name after “static:” (for example "
                 "static:education/diagrams/name.svg)."
+            )
+        if rendered.unknown_uploads:
+            raise ValidationError(
+                f"{_join_quoted(rendered.unknown_uploads)} is not one of the uploaded images. "
+                "Check its name under Education → Article images."
             )
         if rendered.removed:
             raise ValidationError(

@@ -558,6 +558,69 @@ class NetworkTherapistState(models.Model):
         return self.get_state_display()
 
 
+class ArticleImage(models.Model):
+    """A picture editors upload for articles, used in Markdown as `![](image:key)`.
+
+    Only the renditions are stored (WebP and JPEG at each of `widths`), made once at
+    upload without the file's metadata; the uploaded file itself is never kept.
+    """
+
+    key = models.SlugField(
+        max_length=80,
+        unique=True,
+        help_text="A short name for articles to use: ![](image:calm-room) shows it.",
+    )
+    alt_text = models.CharField(
+        "alt text",
+        max_length=250,
+        blank=True,
+        help_text="What the image shows, for someone who cannot see it.",
+    )
+    decorative = models.BooleanField(
+        default=False,
+        help_text="Only for an image that adds nothing to the words: it gets no alt text.",
+    )
+    caption = models.CharField(max_length=250, blank=True)
+    credit = models.CharField(max_length=150, blank=True)
+    digest = models.CharField(max_length=16, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    widths = models.JSONField(default=list, editable=False)
+    uploaded_at = models.DateTimeField(default=timezone.now, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(alt_text="") | Q(decorative=True),
+                name="article_image_alt_or_decorative",
+                violation_error_message=(
+                    "Describe the image for someone who cannot see it, or mark it decorative."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def rendition_name(self, width: int, extension: str) -> str:
+        return f"article-images/{self.key}-{self.digest}-{width}.{extension}"
+
+    def rendition_names(self) -> list[str]:
+        return [self.rendition_name(w, ext) for w in self.widths for ext in ("webp", "jpg")]
+
+    def articles_using(self) -> models.QuerySet:
+        return Article.objects.filter(body__contains=f"(image:{self.key})")
+
+
 class ArticleRedirect(models.Model):
     """An address a published article had before it was renamed: it answers with a
     permanent redirect to the article's address now, so links and bookmarks keep working."""

@@ -13,6 +13,7 @@ deployed files, not to the article.
 
 import html
 import re
+import xml.etree.ElementTree as etree
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -22,17 +23,19 @@ import nh3
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.files.storage import default_storage
 from django.templatetags.static import static
 from markdown.extensions import Extension
 from markdown.extensions.toc import slugify
 from markdown.treeprocessors import Treeprocessor
 
 STATIC_PREFIX = "static:"
+IMAGE_PREFIX = "image:"  # an uploaded ArticleImage, by its key
 
 ALLOWED_TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "img", "li",
-    "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr",
-    "ul",
+    "a", "abbr", "blockquote", "br", "code", "em", "figcaption", "figure", "h2", "h3", "h4",
+    "hr", "img", "li", "ol", "p", "picture", "pre", "source", "strong", "sub", "sup", "table",
+    "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
@@ -40,7 +43,8 @@ ALLOWED_ATTRIBUTES = {
     "h2": {"id"},
     "h3": {"id"},
     "h4": {"id"},
-    "img": {"src", "alt", "width", "height", "loading", "decoding"},
+    "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
+    "source": {"type", "srcset", "sizes"},
     "td": {"align"},
     "th": {"align"},
 }
@@ -67,6 +71,7 @@ PAGE_IDS = frozenset(
 SAME_ORIGIN_PATH = re.compile(r"/(?![/\\])[^\\\s\x00-\x1f\x7f]*")
 URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 WORDS = re.compile(r"[A-Za-z0-9]+(?:['’-][A-Za-z0-9]+)*")
+SIZES = "(min-width: 34rem) 32rem, 100vw"  # an article image's width (site.css)
 SVG_ROOT = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE)
 SVG_ATTRIBUTE = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']*)["\']')
 STORED_STATIC_IMAGE = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
@@ -78,6 +83,8 @@ class RenderedBody:
     toc: list[dict] = field(default_factory=list)
     # `static:` images that name no file of the site (the admin refuses to save them).
     missing_images: list[str] = field(default_factory=list)
+    # `image:` references to no uploaded image (refused likewise).
+    unknown_uploads: list[str] = field(default_factory=list)
     # What the sanitizer took out, in words for the editor (the admin refuses to save it).
     removed: list[str] = field(default_factory=list)
 
@@ -89,10 +96,13 @@ class _SiteImagesAndHeadings(Treeprocessor):
     """
 
     def run(self, root):
-        for element in root.iter():
+        parents = {child: parent for parent in root.iter() for child in parent}
+        for element in list(root.iter()):
             if element.tag == "h1":
                 element.tag = "h2"
-            if element.tag == "img":
+            if element.tag == "img" and element.get("src", "").startswith(IMAGE_PREFIX):
+                self._uploaded(element, parents[element])
+            elif element.tag == "img":
                 src = element.get("src", "")
                 if src.startswith(STATIC_PREFIX):
                     name = src[len(STATIC_PREFIX) :].lstrip("/")
@@ -107,6 +117,50 @@ class _SiteImagesAndHeadings(Treeprocessor):
                 # Diagrams sit below the first screen: fetch them only when scrolled to.
                 element.set("loading", "lazy")
                 element.set("decoding", "async")
+
+    def _uploaded(self, element, parent) -> None:
+        """`![](image:key)` becomes a <picture> of the uploaded image's WebP and JPEG
+        renditions; alone in its paragraph, a <figure> with the caption and credit."""
+        from education.models import ArticleImage  # noqa: PLC0415 - models import this module
+
+        src = element.get("src")
+        image = ArticleImage.objects.filter(key=src[len(IMAGE_PREFIX) :]).first()
+        if image is None:
+            self.md.unknown_uploads.append(src)
+            element.set("src", "")
+            return
+
+        def srcset(extension: str) -> str:
+            return ", ".join(
+                f"{default_storage.url(image.rendition_name(w, extension))} {w}w"
+                for w in image.widths
+            )
+
+        picture = etree.Element("picture")
+        etree.SubElement(
+            picture, "source", {"type": "image/webp", "srcset": srcset("webp"), "sizes": SIZES}
+        )
+        img = etree.SubElement(picture, "img")
+        for name, value in [
+            ("src", default_storage.url(image.rendition_name(image.widths[-1], "jpg"))),
+            ("srcset", srcset("jpg")),
+            ("sizes", SIZES),
+            ("alt", "" if image.decorative else image.alt_text),
+            ("width", str(image.width)),
+            ("height", str(image.height)),
+            ("loading", "lazy"),
+            ("decoding", "async"),
+        ]:
+            img.set(name, value)
+        picture.tail = element.tail
+        parent[list(parent).index(element)] = picture
+        text = (parent.text or "") + (picture.tail or "")
+        if parent.tag == "p" and len(parent) == 1 and not text.strip():
+            parent.tag = "figure"
+            credit = f"Credit: {image.credit}" if image.credit else ""
+            words = " ".join(filter(None, [image.caption, credit]))
+            if words:
+                etree.SubElement(parent, "figcaption").text = words
 
 
 class _SiteExtension(Extension):
@@ -163,9 +217,16 @@ def _body_id(value: str, separator: str) -> str:
     return f"{slug}{separator}section" if slug in PAGE_IDS else slug
 
 
+def _same_origin_srcset(value: str) -> bool:
+    candidates = [c.strip().split()[0] for c in value.split(",") if c.strip()]
+    return bool(candidates) and all(SAME_ORIGIN_PATH.fullmatch(c) for c in candidates)
+
+
 def _same_origin_images_only(tag: str, attribute: str, value: str) -> str | None:
     if tag == "img" and attribute == "src":
         return value if SAME_ORIGIN_PATH.fullmatch(value) else None
+    if attribute == "srcset":
+        return value if _same_origin_srcset(value) else None
     if attribute == "id" and value in PAGE_IDS:
         return None
     return value
@@ -206,6 +267,8 @@ class _Removals(HTMLParser):
                 self._note(f"the {name} attribute of <{tag}>")
             elif tag == "img" and name == "src" and value and not SAME_ORIGIN_PATH.fullmatch(value):
                 self._note(f"an image from another site ({value})")
+            elif name == "srcset" and not _same_origin_srcset(value):
+                self._note(f"an image from another site ({value})")
             elif tag == "a" and name == "href" and (scheme := URL_SCHEME.match(value.strip())):
                 if scheme.group(1).lower() not in ALLOWED_URL_SCHEMES:
                     self._note(f"a link to {scheme.group(1).lower()}:")
@@ -234,6 +297,7 @@ def render_markdown(text: str) -> RenderedBody:
         output_format="html",
     )
     md.missing_images = []
+    md.unknown_uploads = []
     unsafe_html = md.convert(text)
     toc = [{"id": token["id"], "title": token["name"]} for token in md.toc_tokens]
     # toc_tokens nest h3s under h2s; the page lists the top-level sections.
@@ -241,6 +305,7 @@ def render_markdown(text: str) -> RenderedBody:
         html=sanitize(unsafe_html),
         toc=toc,
         missing_images=md.missing_images,
+        unknown_uploads=md.unknown_uploads,
         removed=removed_by_sanitizer(unsafe_html),
     )
 

@@ -12,14 +12,17 @@ import math
 
 import reversion
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from reversion.models import Version
 
-from education import rendering
+from education import images, rendering
 from education.models import (
     FAQ,
     Article,
+    ArticleImage,
     ArticleRedirect,
     Contributor,
     GlossaryTerm,
@@ -371,6 +374,27 @@ def _apply_draft(*, draft: Article, live: Article) -> None:
     live.related.set(draft.related.all())
     draft.delete()
     live.draft_of = None
+
+
+def article_image_save(*, image: ArticleImage, renditions: images.Renditions, by) -> ArticleImage:
+    """Store a new upload's renditions (never the uploaded file) and its row."""
+    image.digest = renditions.digest
+    image.width, image.height = renditions.width, renditions.height
+    image.widths = renditions.widths
+    image.uploaded_by = by
+    for (width, extension), content in renditions.files.items():
+        name = image.rendition_name(width, extension)
+        if not default_storage.exists(name):  # the name holds the content's digest
+            default_storage.save(name, ContentFile(content))
+    image.save()
+    return image
+
+
+def article_image_delete(*, image: ArticleImage) -> None:
+    names = image.rendition_names()
+    image.delete()
+    for name in names:
+        default_storage.delete(name)
 
 
 def _keep_old_address(*, article: Article, new_slug: str) -> None:

@@ -25,6 +25,8 @@ urlpatterns = [
         name="integration_support",
     ),
     path("search/", public_page(views.search), name="search"),
+    # Uploaded article images (their names hold the content's digest, so never change).
+    path("media/article-images/<str:name>", views.article_image_file, name="article_image"),
     path("feed/", public_page(ArticleFeed()), name="feed"),
     path("sitemap.xml", public_page(sitemap), {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", public_page(views.robots_txt), name="robots_txt"),

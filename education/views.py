@@ -6,11 +6,13 @@ admin (`ArticleAdmin.preview_view`), which renders the same page through `articl
 Each list runs a fixed number of queries however many articles it shows.
 """
 
+import re
 from urllib.parse import urlencode
 
+from django.core.files.storage import default_storage
 from django.core.validators import slug_re
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -35,6 +37,8 @@ from education.models import (
 from education.search import article_search, clean_query
 
 ARTICLES_PER_PAGE = 10
+RENDITION_NAME = re.compile(r"[a-z0-9-]+-[0-9a-f]{12}-[0-9]+\.(webp|jpg)")
+RENDITION_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
 
 def _canonical(request, path: str, **params) -> str:
@@ -277,4 +281,19 @@ def planner(request):
             },
         )
     add_never_cache_headers(response)
+    return response
+
+
+@require_safe
+def article_image_file(request, name: str):
+    """One rendition of an uploaded article image, from media storage (a volume in
+    compose). The name holds the content's digest, so browsers may keep it for a year."""
+    match = RENDITION_NAME.fullmatch(name)
+    path = f"article-images/{name}"
+    if match is None or not default_storage.exists(path):
+        raise Http404("No such image")
+    response = FileResponse(
+        default_storage.open(path), content_type=RENDITION_TYPES[match.group(1)]
+    )
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
     return response

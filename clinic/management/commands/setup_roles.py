@@ -50,6 +50,10 @@ ROLES: dict[str, list[str]] = {
         "education.change_readingpathstep",
         "education.delete_readingpathstep",
         "education.view_readingpathstep",
+        "education.add_articleimage",
+        "education.change_articleimage",
+        "education.delete_articleimage",
+        "education.view_articleimage",
         # Old addresses of renamed articles: made on approval, only seen or deleted.
         "education.view_articleredirect",
         "education.delete_articleredirect",
