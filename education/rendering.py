@@ -59,8 +59,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not \r: 
 # the body that repeats one breaks the skip link or a heading's label.
 PAGE_IDS = frozenset(
     {
-        "main", "search-q", "search-help", "booking-call-heading", "footer-contact",
-        "footer-disclaimer", "footer-site", "article-toc", "article-takeaways",
+        "main", "search-q", "site-search-q", "search-help", "booking-call-heading",
+        "footer-contact", "footer-disclaimer", "footer-site", "article-toc", "article-takeaways",
         "article-related", "article-regulatory", "article-references", "article-faq",
         "after-title", "error-summary-title", "own-dates-hint", "path-planner",
         "support-state",

@@ -19,7 +19,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from education.models import Article, Topic
+from education.models import Article, GlossaryTerm, ReadingPath, Topic
 
 MAX_RESULTS = 20
 MAX_QUERY_LENGTH = 100
@@ -40,6 +40,15 @@ class SearchResult:
     snippet: SafeString
 
 
+@dataclass
+class NoResultsHelp:
+    """What the page offers when nothing matched: the glossary entries the words name, and
+    the first article of each reading path (where staff chose to start readers)."""
+
+    glossary_terms: list[GlossaryTerm]
+    starting_articles: list[Article]
+
+
 # Control characters (NUL among them, which PostgreSQL refuses in text) are never words.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -50,8 +59,13 @@ def clean_query(raw: str) -> str:
     ]
 
 
+# A hyphen or dash between letters joins two words: "side-effect" searches for "side
+# effect", as the text may write it either way. A leading "-" (websearch's "not") stays.
+_JOINING_DASH = re.compile(r"(?<=\w)[-\u2010-\u2014](?=\w)")
+
+
 def article_search(*, query: str) -> list[SearchResult]:
-    query = clean_query(query)
+    query = _JOINING_DASH.sub(" ", clean_query(query))
     if not query:
         return []
     if connection.vendor == "postgresql":
@@ -139,8 +153,37 @@ def _postgres_search(query: str) -> list[SearchResult]:
     ]
 
 
+# Simple word forms for the portable fallback, which matches parts of words: "sessions",
+# "feeling", "needed" and "therapies" search for "session", "feel", "need" and "therap".
+# A suffix goes only if at least MIN_STEM letters stay. PostgreSQL stems with its own
+# English dictionary instead.
+SUFFIXES = ("ies", "ing", "ed", "es", "s", "y")
+MIN_STEM = 3
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
+def word_stem(word: str) -> str:
+    word = word.lower()
+    for suffix in SUFFIXES:
+        stem = word.removesuffix(suffix)
+        if stem == word or len(stem) < MIN_STEM:
+            continue
+        if suffix == "es" and not stem.endswith(("s", "x", "z", "ch", "sh")):
+            continue  # "doses" is "dose" + "s"; "classes" is "class" + "es"
+        if suffix == "s" and stem.endswith(("s", "u", "i")):
+            continue  # "stress", "focus", "analysis"
+        if suffix in ("ing", "ed") and stem[-1] == stem[-2] and stem[-1] not in "aeiouylsfz":
+            stem = stem[:-1]  # "planned", "stopping"
+        return stem
+    if word.endswith("ed") and len(word) > MIN_STEM:
+        return word[:-1]  # "used" is "use" + "d"
+    return word
+
+
 def _portable_search(query: str) -> list[SearchResult]:
-    words = query.split()[:10]
+    words = [word_stem(word) for word in _WORD.findall(query)[:10]]
+    if not words:
+        return []
     matches = Q()
     rank = Value(0)
     for word in words:
@@ -166,7 +209,10 @@ def _portable_search(query: str) -> list[SearchResult]:
 
 
 def _portable_snippet(text: str, words: list[str]) -> SafeString:
-    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    # Each stem marks the whole word it starts ("effect" marks "effects").
+    pattern = re.compile(
+        r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\w*", re.IGNORECASE
+    )
     first = pattern.search(text)
     start = 0 if first is None else max(0, first.start() - SNIPPET_CHARS // 3)
     # Start and end on word boundaries so the snippet does not begin mid-word.
@@ -182,3 +228,18 @@ def _portable_snippet(text: str, words: list[str]) -> SafeString:
     prefix = "… " if start else ""
     suffix = " …" if end < len(text) else ""
     return _marked(f"{prefix}{marked}{suffix}")
+
+
+def no_results_help(*, query: str) -> NoResultsHelp:
+    words = Q()
+    for word in _WORD.findall(_JOINING_DASH.sub(" ", clean_query(query)))[:10]:
+        if len(stem := word_stem(word)) >= MIN_STEM:
+            words |= Q(term__icontains=stem)
+    starting = []
+    for path in ReadingPath.objects.with_live_steps():
+        if path.articles and path.articles[0] not in starting:
+            starting.append(path.articles[0])
+    return NoResultsHelp(
+        glossary_terms=list(GlossaryTerm.objects.filter(words)[:5]) if words else [],
+        starting_articles=starting,
+    )

@@ -34,7 +34,7 @@ from education.models import (
     ReadingPath,
     Topic,
 )
-from education.search import article_search, clean_query
+from education.search import article_search, clean_query, no_results_help
 
 ARTICLES_PER_PAGE = 10
 RENDITION_NAME = re.compile(r"[a-z0-9-]+-[0-9a-f]{12}-[0-9]+\.(webp|jpg)")
@@ -207,12 +207,14 @@ def glossary(request):
 @require_safe
 def search(request):
     query = clean_query(request.GET.get("q", ""))
+    results = article_search(query=query)
     return render(
         request,
         "education/search.html",
         {
             "query": query,
-            "results": article_search(query=query),
+            "results": results,
+            "help": None if results else no_results_help(query=query),
             "topics": Topic.objects.all(),
             "canonical_url": _canonical(request, reverse("education:search")),
         },

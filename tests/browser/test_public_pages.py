@@ -20,7 +20,7 @@ PAGE_TYPES = [
     ("planner", "/planner/", 200, True),
     ("integration support", "/integration-support/", 200, True),
     ("search results", "/search/?q=BDNF", 200, False),
-    ("search, no results", "/search/?q=zzzqqq", 200, False),
+    ("search, no results", "/search/?q=zzzqqq", 200, True),
     ("search, empty query", "/search/", 200, False),
     ("candidacy article", "/articles/is-ketamine-treatment-right-for-me/", 200, True),
     ("costs article", "/articles/costs-insurance-and-good-faith-estimate/", 200, True),

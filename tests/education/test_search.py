@@ -3,6 +3,7 @@
 import datetime
 import importlib
 import io
+import re
 
 import pytest
 import time_machine
@@ -13,11 +14,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from education.models import Article
+from education.models import Article, ReadingPath, ReadingPathStep
 from education.search import HEADLINE_CHARS, article_search
 from education.services import article_publish, article_render
 from tests.education.admin_forms import article_change_data
-from tests.factories import ArticleFactory, ContributorFactory, FAQFactory
+from tests.factories import ArticleFactory, ContributorFactory, FAQFactory, GlossaryTermFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +213,74 @@ def test_a_scheduled_article_is_found_only_from_its_publish_time():
     assert article_search(query="recovery") == []
     with time_machine.travel(when + datetime.timedelta(seconds=1)):
         assert [r.article for r in article_search(query="recovery")] == [article]
+
+
+# --- Plain words: hyphens and simple word forms, on both databases (issue 21, item 10)
+
+
+@pytest.fixture
+def side_effects():
+    return ArticleFactory(
+        title="Side effects and how we manage them",
+        summary="Most side effects pass within an hour.",
+        body="Feeling sleepy after a session is common. Some people needed a lift home. "
+        "We plan a follow-up call. Doses are set for you.",
+    )
+
+
+@pytest.mark.parametrize(
+    "query", ["side effect", "side-effect", "side-effects", "Side Effects", "side–effect"]
+)
+def test_a_hyphen_joins_words_as_a_space_does(side_effects, query):
+    assert [r.article for r in article_search(query=query)] == [side_effects]
+
+
+def test_a_hyphenated_word_in_the_text_is_found_by_its_parts(side_effects):
+    assert [r.article for r in article_search(query="follow up")] == [side_effects]
+    assert [r.article for r in article_search(query="follow-up call")] == [side_effects]
+
+
+@pytest.mark.parametrize("query", ["sessions", "feel", "feels", "need", "dose", "dosing", "effect"])
+def test_simple_word_forms_find_each_other(side_effects, query):
+    assert [r.article for r in article_search(query=query)] == [side_effects]
+
+
+def test_the_snippet_marks_whole_words_for_a_hyphenated_query(side_effects):
+    (result,) = article_search(query="side-effect")
+    assert "<mark>effects</mark>" in result.snippet
+
+
+def test_word_forms_do_not_match_everything(side_effects):
+    assert article_search(query="zzzqqq") == []
+    assert article_search(query="sideways") == []
+    assert article_search(query="sleepless") == []
+
+
+def test_no_results_suggest_starting_articles_the_glossary_and_booking(client):
+    start = ArticleFactory(title="Is ketamine treatment right for me?")
+    path = ReadingPath.objects.create(slug="thinking", title="Thinking about ketamine")
+    ReadingPathStep.objects.create(path=path, article=start, order=1)
+    ReadingPathStep.objects.create(path=path, article=ArticleFactory(title="Later"), order=2)
+    GlossaryTermFactory(term="Dissociation", slug="dissociation")
+    html = client.get("/search/", {"q": "dissociation zzzqqq"}).content.decode()
+    assert "No articles matched" in html
+    assert "shorter" not in html
+    assert f'href="{start.get_absolute_url()}"' in html  # the first step of each path
+    assert 'href="/articles/later/' not in html
+    assert 'href="/glossary/#dissociation"' in html  # a glossary word it names
+    assert 'href="/glossary/"' in html and 'href="/book/"' in html
+
+
+HEADER = re.compile(r'<header class="site-header">.*?</header>', re.S)
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/articles/", "/glossary/", "/search/?q=bdnf", "/book/", "/planner/", "/nope/"]
+)
+def test_every_page_has_a_search_box_in_its_header(client, url, articles):
+    (header,) = HEADER.findall(client.get(url).content.decode())
+    assert re.search(r'<form class="site-search" role="search"[^>]* action="/search/"', header)
+    assert 'method="get"' in header
+    assert re.search(r'<label[^>]* for="site-search-q"[^>]*>Search the articles</label>', header)
+    assert re.search(r'<input[^>]* type="search" id="site-search-q" name="q"', header)
+    assert '<button class="btn' in header and ">Search</button>" in header
