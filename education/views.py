@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 
 from django.core.files.storage import default_storage
 from django.core.validators import slug_re
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -37,6 +38,7 @@ from education.models import (
 from education.search import article_search, clean_query, no_results_help
 
 ARTICLES_PER_PAGE = 10
+HOME_ARTICLES_PER_TOPIC = 3
 RENDITION_NAME = re.compile(r"[a-z0-9-]+-[0-9a-f]{12}-[0-9]+\.(webp|jpg)")
 RENDITION_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
@@ -47,8 +49,14 @@ def _canonical(request, path: str, **params) -> str:
 
 
 def _topics_with_articles():
-    live = Article.objects.published().select_related("topic").order_by("title")
-    return Topic.objects.prefetch_related(Prefetch("articles", queryset=live, to_attr="live"))
+    """Each topic with its newest few live articles (`live`) and how many it has in all
+    (`live_count`): the home page stays the same size however many articles there are."""
+    live = Article.objects.published().select_related("topic")
+    newest = live.order_by("-first_published_at", "title")[:HOME_ARTICLES_PER_TOPIC]
+    count = live.filter(topic=OuterRef("pk")).order_by().values("topic").annotate(n=Count("pk"))
+    return Topic.objects.annotate(
+        live_count=Coalesce(Subquery(count.values("n")), 0)
+    ).prefetch_related(Prefetch("articles", queryset=newest, to_attr="live"))
 
 
 @require_safe

@@ -141,6 +141,24 @@ def test_home_groups_published_articles_by_topic_and_leads_to_booking(client, ar
     assert "call or text 988" in html
 
 
+def test_home_shows_the_newest_few_of_each_topic_and_links_to_the_rest(client):
+    topic = TopicFactory(name="Safety")
+    now = timezone.now()
+    for n in range(7):
+        ArticleFactory(
+            title=f"Safety article {n}",
+            topic=topic,
+            first_published_at=now - datetime.timedelta(days=n),
+        )
+    html = html_of(client.get("/"))
+    assert [f"Safety article {n}" in html for n in range(7)] == [True] * 3 + [False] * 4
+    assert f'<a href="{topic.get_absolute_url()}">All 7 articles on Safety</a>' in html
+    small = TopicFactory(name="Costs")
+    ArticleFactory(title="What it costs", topic=small)
+    html = html_of(client.get("/"))
+    assert "What it costs" in html and "All 1 article" not in html
+
+
 def test_article_list_filters_by_topic_and_paginates(client):
     first, second = TopicFactory(slug="first"), TopicFactory(slug="second")
     for n in range(12):
