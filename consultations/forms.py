@@ -29,6 +29,7 @@ from consultations.models import (
     TherapistAnswer,
 )
 from consultations.self_check.sharing import SharedAnswersRefused, read_shared_answers
+from consultations.tokens import form_token_age
 from consultations.us_states import US_STATES
 
 
@@ -56,6 +57,20 @@ REQUIRED_MESSAGES = {
     "not_emergency_ack": "Tick the box to show you understand this form is not for emergencies.",
 }
 TAKEN_MESSAGE = "That time was just taken. Please choose another time."
+BOT_MESSAGE = (
+    "Sorry, we could not send your request just now. Please check your answers, wait a "
+    "moment and send it again, or call us."
+)
+EXPIRED_MESSAGE = "This form had expired. Please check your answers and send it again."
+# Checked by the form, never stored as answers: the consent boxes (the request records
+# when they were given), the box for sharing self-check answers, and the bot trap.
+NOT_REQUEST_FIELDS = {
+    "is_adult",
+    "contact_consent",
+    "not_emergency_ack",
+    "share_self_check",
+    "website",
+}
 US_PHONE_REGIONS = {"US", "AS", "GU", "MP", "PR", "VI"}
 
 
@@ -239,8 +254,8 @@ class BookingForm(SlotFormMixin, forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
-    started = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
-    form_token = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    # The one-time token, signed with this session and the moment the form was served.
+    form_token = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
     error_order = [
         "slot",
@@ -261,9 +276,11 @@ class BookingForm(SlotFormMixin, forms.Form):
         "not_emergency_ack",
     ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, session, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["slot"].slots = list(_bookable_slots())
+        self.session = session
+        # Read when the page is drawn, so a form shown again lists what is open then.
+        self.fields["slot"].slots = _bookable_slots()
         # The help text beneath shows an example; the error says what is wrong instead.
         self.fields["phone"].error_messages["invalid"] = (
             "That is not a phone number we can call. Enter all 10 digits, area code first."
@@ -300,7 +317,6 @@ class BookingForm(SlotFormMixin, forms.Form):
                 "not_emergency_ack",
             ),
             Field("website", wrapper_class="visually-hidden"),
-            "started",
             "form_token",
             HTML('<p class="form-text">We reply within one working day.</p>'),
             Submit("submit", "Request this consultation"),
@@ -336,16 +352,23 @@ class BookingForm(SlotFormMixin, forms.Form):
             self.add_error(
                 "preferred_times", "Tell us which days and times suit you, so we can call then."
             )
+        age = self.form_token_age()
+        if age is None:
+            self.add_error(None, EXPIRED_MESSAGE)
+        elif cleaned.get("website") or age < settings.CLINIC_BOOKING_MIN_SECONDS:
+            # The honeypot was filled, or the form came back too fast to be human.
+            self.add_error(None, BOT_MESSAGE)
         return cleaned
 
-    def is_bot(self) -> bool:
-        """True when the honeypot is filled or the form came back too fast to be human."""
-        from consultations.tokens import form_started_age
+    def form_token_age(self) -> float | None:
+        """Seconds since this session was served the form; None for a token that is
+        missing, forged, another session's or too old (the form is then shown again with
+        a new one)."""
+        return form_token_age(self.session, self.data.get("form_token", "")[:200])
 
-        if self.data.get("website"):
-            return True
-        age = form_started_age(self.data.get("started", ""))
-        return age is None or age < settings.CLINIC_BOOKING_MIN_SECONDS
+    def request_fields(self) -> dict:
+        """The answers, named as consultation_request_create takes them."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in NOT_REQUEST_FIELDS}
 
     def error_summary(self):
         """(field id, message) pairs, in page order, for the summary at the top."""

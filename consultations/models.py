@@ -1,5 +1,6 @@
 """Availability, consultation requests and their history, and the staff audit trail."""
 
+import hashlib
 import secrets
 from datetime import datetime, time, timedelta
 
@@ -148,7 +149,16 @@ class EmailStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+def form_token_hash(token: str) -> str:
+    """What a request keeps of the one-time form token that made it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class ConsultationRequestQuerySet(models.QuerySet):
+    def made_with_form_token(self, token: str):
+        """The request that this one-time form token already made, or None."""
+        return self.filter(submission_token_hash=form_token_hash(token)).first() if token else None
+
     def closed_before(self, when):
         return self.filter(status__in=CLOSED_STATUSES, status_changed_at__lt=when)
 

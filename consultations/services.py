@@ -4,7 +4,6 @@ Places in a slot are counted in the database with conditional updates, never by 
 the count into Python first, so concurrent bookings cannot overfill a slot.
 """
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
@@ -13,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
 from clinic.security import client_ip
 from consultations.formatting import clinic_zone
@@ -27,6 +27,7 @@ from consultations.models import (
     StaffNote,
     Status,
     StatusChange,
+    form_token_hash,
     new_reference,
 )
 from consultations.self_check.services import shared_self_check_save
@@ -62,10 +63,6 @@ class RequestClosed(Exception):
 
 class TooLateToChange(Exception):
     """The appointment is inside the self-service cut-off, or the request is closed."""
-
-
-def submission_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def availability_slot_hold(*, slot_id: int) -> None:
@@ -105,7 +102,7 @@ def consultation_request_create(
     slot: AvailabilitySlot | None,
     full_name: str,
     email: str,
-    phone: str,
+    phone: PhoneNumber | str,
     preferred_contact: str,
     state: str,
     discuss_topics: Iterable[str] = (),
@@ -114,17 +111,19 @@ def consultation_request_create(
     heard_about: str = "",
     expects_self_pay: str = "",
     preferred_times: str = "",
-    shared_self_check: SelfCheckAnswers | None = None,
-    submission_token: str | None = None,
+    self_check: SelfCheckAnswers | None = None,
+    form_token: str = "",
     notify: bool = True,
 ) -> ConsultationRequest:
     """Hold a place (if a slot was chosen) and create the request, in one transaction,
     with the self-check answers the patient chose to share, if any.
 
-    Raises SlotUnavailable if the slot cannot take another request, and
-    DuplicateSubmission if `submission_token` already created a request.
+    Raises DuplicateSubmission if `form_token` already made a request, even when that
+    request took the slot's last place (the same form sent twice, or again after a lost
+    response, never books a second time), and SlotUnavailable if the slot cannot take
+    another request.
     """
-    token_hash = submission_token_hash(submission_token) if submission_token else ""
+    token_hash = form_token_hash(form_token) if form_token else ""
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -158,21 +157,21 @@ def consultation_request_create(
                 StatusChange.objects.create(
                     request=consultation_request, to_status=Status.NEW, changed_at=now
                 )
-                if shared_self_check is not None:
+                if self_check is not None:
                     shared_self_check_save(
-                        consultation_request=consultation_request, answers=shared_self_check
+                        consultation_request=consultation_request, answers=self_check
                     )
                 if notify:
                     _enqueue_emails(consultation_request.pk)
                 return consultation_request
-        except IntegrityError:
-            existing = (
-                ConsultationRequest.objects.filter(submission_token_hash=token_hash).first()
-                if token_hash
-                else None
-            )
+        except (IntegrityError, SlotUnavailable) as refused:
+            # The token's first request commits before this one can hold its place or
+            # insert its row: answer with it. Read after the rollback, so it is visible.
+            existing = ConsultationRequest.objects.made_with_form_token(form_token)
             if existing is not None:
                 raise DuplicateSubmission(existing) from None
+            if isinstance(refused, SlotUnavailable):
+                raise
             # Otherwise a reference collided (about one in a billion): try a new one.
     raise RuntimeError("could not allocate a unique reference")
 

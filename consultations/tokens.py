@@ -2,8 +2,9 @@
 
 - The manage link: a TimestampSigner-signed random key (the request's `manage_key`).
 - The confirmation page: the request id, signed, kept in the session (never in the URL).
-- The one-time form token: random, issued with the form and kept in the session.
-- The form's start time: a signed timestamp, for the minimum time-to-submit.
+- The one-time form token: signed, naming the session it was served to (by a random key
+  kept in that session) and the moment it was served, for the minimum time-to-submit.
+  Its hash on the request it made is what recognises the same form sent twice.
 """
 
 import secrets
@@ -17,9 +18,12 @@ MANAGE_SALT = "consultations.manage"
 MANAGE_LINK_MAX_AGE = 60 * 60 * 24 * 90  # 90 days: longer than any booking lead time
 REQUESTED_SESSION_KEY = "consultations_requested"
 REQUESTED_SALT = "consultations.requested"
-FORM_TOKENS_SESSION_KEY = "consultations_form_tokens"
-FORM_TOKENS_KEPT = 5  # a few open tabs each keep a working form
-STARTED_SALT = "consultations.form-started"
+NEW_FORM_SESSION_KEY = "consultations_new_form_after"
+FORM_KEY_SESSION_KEY = "consultations_form_key"
+FORM_TOKEN_SALT = "consultations.booking-form"
+# Longer than anyone takes to fill the form in; short enough that served forms cannot be
+# stockpiled (the session's own idle limit usually ends them sooner).
+FORM_TOKEN_MAX_AGE = 2 * 60 * 60
 
 
 def manage_token_make(consultation_request: ConsultationRequest) -> str:
@@ -51,29 +55,36 @@ def requested_recall(session) -> ConsultationRequest | None:
 
 
 def form_token_issue(session) -> str:
-    token = secrets.token_urlsafe(24)
-    tokens = session.get(FORM_TOKENS_SESSION_KEY, [])[-(FORM_TOKENS_KEPT - 1) :]
-    session[FORM_TOKENS_SESSION_KEY] = [*tokens, token]
-    return token
+    """A one-time token for one served booking form, bound to this session and signed
+    with the moment it was served (the time trap reads it back with form_token_age)."""
+    key = session.get(FORM_KEY_SESSION_KEY)
+    if not key:
+        key = session[FORM_KEY_SESSION_KEY] = secrets.token_urlsafe(8)
+    served = round(time.time(), 2)
+    return signing.dumps([key, secrets.token_urlsafe(8), served], salt=FORM_TOKEN_SALT)
 
 
-def form_token_is_issued(session, token: str) -> bool:
-    return bool(token) and token in session.get(FORM_TOKENS_SESSION_KEY, [])
-
-
-def form_token_forget(session, token: str) -> None:
-    tokens = session.get(FORM_TOKENS_SESSION_KEY, [])
-    session[FORM_TOKENS_SESSION_KEY] = [t for t in tokens if t != token]
-
-
-def form_started_make() -> str:
-    return signing.dumps(time.time(), salt=STARTED_SALT)
-
-
-def form_started_age(value: str) -> float | None:
-    """Seconds since the form was served, or None if the value is missing or forged."""
+def form_token_age(session, token: str) -> float | None:
+    """Seconds since this session was served the form that carries `token`; None if the
+    token is forged, was served to another session, or is older than FORM_TOKEN_MAX_AGE."""
     try:
-        started = float(signing.loads(value, salt=STARTED_SALT))
-    except (signing.BadSignature, TypeError, ValueError):
+        key, _nonce, served = signing.loads(token, salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+        age = time.time() - float(served)
+    except (signing.BadSignature, TypeError, ValueError):  # BadSignature covers expiry
         return None
-    return time.time() - started
+    expected = session.get(FORM_KEY_SESSION_KEY) or ""
+    if not isinstance(key, str) or not secrets.compare_digest(key, expected) or not expected:
+        return None
+    return age
+
+
+def requested_just_sent(session) -> ConsultationRequest | None:
+    """The request this session sent last, unless the patient has asked for a new form
+    since: what Back to the booking page leads to, instead of the same form again."""
+    if session.get(REQUESTED_SESSION_KEY) == session.get(NEW_FORM_SESSION_KEY):
+        return None
+    return requested_recall(session)
+
+
+def requested_start_new_form(session) -> None:
+    session[NEW_FORM_SESSION_KEY] = session.get(REQUESTED_SESSION_KEY)

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -22,23 +23,15 @@ from consultations.services import (
     consultation_request_cancel_by_patient,
     consultation_request_create,
     consultation_request_move,
-    submission_token_hash,
 )
 from consultations.tokens import (
-    form_started_make,
-    form_token_forget,
-    form_token_is_issued,
     form_token_issue,
     manage_token_read,
+    requested_just_sent,
     requested_recall,
     requested_remember,
+    requested_start_new_form,
 )
-
-BOT_MESSAGE = (
-    "Sorry, we could not send your request just now. Please check your answers, wait a "
-    "moment and send it again, or call us."
-)
-EXPIRED_MESSAGE = "This form had expired. Please check your answers and send it again."
 
 
 def booking_rate(group, request):
@@ -47,30 +40,29 @@ def booking_rate(group, request):
     return None if rate.strip().lower() == "off" else rate
 
 
-def _render_form(request, form, *, status=200, taken=False):
-    # Every render issues a fresh one-time token and keeps the original start time.
-    form.data = form.data.copy() if form.is_bound else form.data
-    token = form_token_issue(request.session)
-    if form.is_bound:
-        form.data["form_token"] = token
-    else:
-        form.initial.update({"form_token": token, "started": form_started_make()})
+def _render_form(request, form, *, status=200):
+    # A form shown again keeps its one-time token, and so the moment it was first served,
+    # unless the token was refused: then it gets a new one.
+    if not form.is_bound:
+        form.initial["form_token"] = form_token_issue(request.session)
+    elif form.form_token_age() is None:
+        form.data = form.data.copy()
+        form.data["form_token"] = form_token_issue(request.session)
     context = {
         "form": form,
-        "taken": taken or form.has_error("slot", "taken"),
+        "taken": form.has_error("slot", "taken"),
         "next_times": form.fields["slot"].slots[:3],
         "zone_name": clinic_zone_name(),
     }
     return render(request, "consultations/book.html", context, status=status)
 
 
-def _first_request_for_used_token(session, token):
-    """The request an already-used one-time token created, if any."""
-    if not token or form_token_is_issued(session, token):
-        return None
-    return ConsultationRequest.objects.filter(
-        submission_token_hash=submission_token_hash(token)
-    ).first()
+def _already_sent(request, consultation_request):
+    """The answer to a form that was already sent: its request, never a second one."""
+    requested_remember(request.session, consultation_request)
+    return render(
+        request, "consultations/already_sent.html", {"consultation_request": consultation_request}
+    )
 
 
 @never_cache
@@ -79,55 +71,38 @@ def _first_request_for_used_token(session, token):
 @ratelimit(key="ip", rate=booking_rate, method="POST", block=True)
 def book(request):
     if request.method == "GET":
-        return _render_form(request, BookingForm())
+        if "new" in request.GET:
+            requested_start_new_form(request.session)
+            return redirect("consultations:book")
+        just_sent = requested_just_sent(request.session)
+        if just_sent is not None:
+            # Back from the confirmation: the page the patient left is gone, and a browser
+            # would fill the new one in by position, on a list that has lost their time.
+            return _already_sent(request, just_sent)
+        return _render_form(request, BookingForm(session=request.session))
     if "self_check_start" in request.POST:
         # From the self-check's result page: the form, carrying the answers to share.
         shared = {"self_check": request.POST.get("self_check", "")[:4000], "share_self_check": True}
-        return _render_form(request, BookingForm(initial=shared))
+        return _render_form(request, BookingForm(initial=shared, session=request.session))
 
-    token = request.POST.get("form_token", "")[:100]
-    first = _first_request_for_used_token(request.session, token)
+    form = BookingForm(request.POST, session=request.session)
+    valid = form.is_valid()
+    # Looked up after the checks: a form sent twice finds its first request even when that
+    # request took the slot's last place (which the checks then call taken).
+    first = ConsultationRequest.objects.made_with_form_token(request.POST.get("form_token", ""))
     if first is not None:
-        # A refresh or second click after success: show the first request, make no other.
-        requested_remember(request.session, first)
-        return redirect("consultations:requested")
-    form = BookingForm(request.POST)
-    if not form.is_valid():
-        return _render_form(request, form)
-    if form.is_bot():
-        form.add_error(None, BOT_MESSAGE)
-        return _render_form(request, form)
-    if not form_token_is_issued(request.session, token):
-        form.add_error(None, EXPIRED_MESSAGE)
-        return _render_form(request, form)
-    data = form.cleaned_data
-    try:
-        consultation_request = consultation_request_create(
-            slot=data["slot"],
-            full_name=data["full_name"],
-            email=data["email"],
-            phone=str(data["phone"]),
-            preferred_contact=data["preferred_contact"],
-            state=data["state"],
-            discuss_topics=data["discuss_topics"],
-            note=data["note"],
-            has_therapist=data["has_therapist"],
-            heard_about=data["heard_about"],
-            expects_self_pay=data["expects_self_pay"],
-            preferred_times=data["preferred_times"],
-            shared_self_check=data["self_check"],
-            submission_token=token,
-        )
-    except DuplicateSubmission as duplicate:
-        consultation_request = duplicate.existing
-    except SlotUnavailable:
-        form = BookingForm(request.POST)  # a fresh list of open times
-        form.is_valid()
-        form.add_error("slot", TAKEN_MESSAGE)
-        return _render_form(request, form, taken=True)
-    form_token_forget(request.session, token)
-    requested_remember(request.session, consultation_request)
-    return redirect("consultations:requested")
+        return _already_sent(request, first)
+    if valid:
+        try:
+            consultation_request = consultation_request_create(**form.request_fields())
+        except DuplicateSubmission as duplicate:
+            return _already_sent(request, duplicate.existing)
+        except SlotUnavailable:
+            form.add_error("slot", forms.ValidationError(TAKEN_MESSAGE, code="taken"))
+        else:
+            requested_remember(request.session, consultation_request)
+            return redirect("consultations:requested")
+    return _render_form(request, form)
 
 
 @never_cache

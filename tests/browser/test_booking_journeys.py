@@ -6,6 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from consultations.models import ConsultationRequest
+from tests.browser import audit
 from tests.factories import AvailabilitySlotFactory
 
 PATIENT = {"name": "Sam Rivera", "email": "sam.rivera@example.com", "phone": "(202) 555-0143"}
@@ -46,3 +47,53 @@ def test_none_of_these_times_asks_when_suits_and_sends(page, live_server):
     expect(page.get_by_role("main")).to_contain_text("contact you to arrange a time")
     request = ConsultationRequest.objects.get()
     assert request.slot is None and request.preferred_times == "Weekday mornings"
+
+
+def test_back_then_send_again_names_the_first_request_and_books_nothing_else(page, live_server):
+    AvailabilitySlotFactory.create_batch(3)
+    page.goto("/book/")
+    page.get_by_role("group", name="Choose a time").get_by_role("radio").first.check()
+    fill_in_about_you(page)
+    send(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you. We have your request.")
+    first = ConsultationRequest.objects.get()
+
+    # Back: the form would come back with another time ticked in the first one's place.
+    page.go_back()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"You already sent this request: {first.reference}")
+    expect(page.get_by_role("button", name="Request this consultation")).to_have_count(0)
+    audit.audit_page(page, "booking, already sent")
+    audit.screenshot(page, "booking-already-sent")
+    page.get_by_role("link", name="See your request").click()
+    expect(page.get_by_role("main")).to_contain_text(first.reference)
+
+    # A new form is one link away, for a second consultation.
+    page.go_back()
+    page.get_by_role("link", name="Start a new request").click()
+    expect(page.get_by_role("button", name="Request this consultation")).to_be_visible()
+    assert ConsultationRequest.objects.count() == 1
+
+
+def test_send_again_after_a_lost_answer_names_the_first_request(page, live_server):
+    AvailabilitySlotFactory.create_batch(2)
+    page.goto("/book/")
+    page.get_by_role("group", name="Choose a time").get_by_role("radio").first.check()
+    fill_in_about_you(page)
+
+    # The request is made, but its answer never reaches the phone.
+    def lose_the_answer(route):
+        route.fetch(max_redirects=0)
+        route.abort("connectionreset")
+
+    page.route("**/book/", lose_the_answer)
+    send(page)
+    expect(page.get_by_role("button", name="Request this consultation")).to_have_count(0)
+    page.unroute("**/book/")
+    first = ConsultationRequest.objects.get()
+    # The browser's error page: trying again sends the same form once more.
+    with page.expect_request(lambda request: request.method == "POST"):
+        page.reload()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"You already sent this request: {first.reference}")
+    assert ConsultationRequest.objects.count() == 1

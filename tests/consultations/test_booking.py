@@ -5,11 +5,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from icalendar import Calendar
 
+from consultations.forms import BookingForm
 from consultations.models import AvailabilitySlot, ConsultationRequest, Status
+from consultations.services import consultation_request_create
+from consultations.tokens import FORM_TOKEN_MAX_AGE
 from tests.consultations.conftest import VALID_ANSWERS, form_tokens, submit
 from tests.factories import AvailabilitySlotFactory
 
@@ -178,9 +181,7 @@ def test_closed_and_past_slots_are_refused(client):
 
 def test_malformed_post_values_never_500(client, slot):
     tokens = form_tokens(client)
-    response = client.post(
-        "/book/", {**tokens, "slot": ["1", "2"], "started": "garbage", "form_token": "x" * 5000}
-    )
+    response = client.post("/book/", {**tokens, "slot": ["1", "2"], "form_token": "x" * 5000})
     assert response.status_code == 200
     assert ConsultationRequest.objects.count() == 0
 
@@ -201,28 +202,98 @@ def test_full_slot_shows_just_taken_with_next_times_and_keeps_input(client, slot
     assert slot.held == 1
 
 
-def test_double_submit_creates_one_request_and_shows_first(client, slot):
+def _already_sent_page(response, request):
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"You already sent this request: {request.reference}" in _text(html)
+    assert 'href="/book/requested/"' in html and "send it again" not in html
+    assert 'name="slot"' not in html  # no form to send a third time
+    return html
+
+
+def test_double_submit_creates_one_request_and_names_the_first(client, slot):
     tokens = form_tokens(client)
     first = submit(client, slot, tokens=tokens)
     second = submit(client, slot, tokens=tokens)
-    assert first.status_code == second.status_code == 302
-    assert second["Location"] == "/book/requested/"
-    assert ConsultationRequest.objects.count() == 1
+    assert first.status_code == 302
+    request = ConsultationRequest.objects.get()
+    _already_sent_page(second, request)
     slot.refresh_from_db()
     assert slot.held == 1
-    reference = ConsultationRequest.objects.get().reference
-    assert reference in client.get("/book/requested/").content.decode()
+    assert request.reference in client.get("/book/requested/").content.decode()
+
+
+def test_form_sent_again_with_another_time_books_nothing(client, slot):
+    # Back, then Send: the first time has left the list, and the browser fills in the
+    # same position, now another time. The used token still names the first request.
+    later = AvailabilitySlotFactory(starts_at=slot.starts_at + timedelta(days=1))
+    tokens = form_tokens(client)
+    assert submit(client, slot, tokens=tokens).status_code == 302
+    request = ConsultationRequest.objects.get()
+    _already_sent_page(submit(client, later, tokens=tokens), request)
+    _already_sent_page(submit(client, None, tokens=tokens), request)
+    assert ConsultationRequest.objects.count() == 1
+    later.refresh_from_db()
+    assert later.held == 0
+
+
+def test_form_sent_again_after_a_lost_response_names_the_first(client, slot):
+    # The first send committed but its answer never arrived (a worker died after the
+    # commit): the session never heard of it, and the slot is now full.
+    tokens = form_tokens(client)
+    form = BookingForm({**VALID_ANSWERS, **tokens, "slot": str(slot.pk)}, session=client.session)
+    assert form.is_valid(), form.errors
+    request = consultation_request_create(**form.request_fields())
+    _already_sent_page(submit(client, slot, tokens=tokens), request)
+    assert ConsultationRequest.objects.count() == 1
+
+
+def test_back_after_sending_shows_the_request_and_offers_a_new_form(client, slot):
+    assert submit(client, slot).status_code == 302
+    request = ConsultationRequest.objects.get()
+    html = _already_sent_page(client.get("/book/"), request)
+    assert 'href="/book/?new"' in html
+    fresh = client.get("/book/?new", follow=True)
+    assert fresh.redirect_chain == [("/book/", 302)]
+    assert 'name="slot"' in fresh.content.decode()
+    assert submit(client, None, tokens={"form_token": fresh.context["form"]["form_token"].value()})
+    assert ConsultationRequest.objects.count() == 2
+    second = ConsultationRequest.objects.exclude(pk=request.pk).get()
+    _already_sent_page(client.get("/book/"), second)
 
 
 def test_unknown_form_token_asks_to_send_again(client, slot):
     tokens = form_tokens(client)
     response = submit(client, slot, tokens={**tokens, "form_token": "forged"})
     assert "This form had expired" in response.content.decode()
+    assert 'value="Alex Example"' in response.content.decode()
     assert ConsultationRequest.objects.count() == 0
     # The re-shown form carries a fresh token, so sending it again works.
     token = response.context["form"]["form_token"].value()
-    started = response.context["form"]["started"].value()
-    assert submit(client, slot, tokens={"form_token": token, "started": started}).status_code == 302
+    assert token != "forged"
+    assert submit(client, slot, tokens={"form_token": token}).status_code == 302
+
+
+def test_a_served_form_cannot_be_replayed_from_other_sessions(client, slot):
+    # One served form's token, sent from fresh sessions: each refused, none booked.
+    tokens = form_tokens(client)
+    for _ in range(3):
+        other = Client()
+        other.get("/book/")
+        response = submit(other, slot, tokens=tokens)
+        assert "This form had expired" in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
+    assert submit(client, slot, tokens=tokens).status_code == 302
+
+
+def test_a_served_form_expires(client, slot, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    tokens = form_tokens(client)
+    time_machine.shift(FORM_TOKEN_MAX_AGE + 1)
+    client.get("/")  # the session is still in use
+    response = submit(client, slot, tokens=tokens)
+    assert "This form had expired" in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
 
 
 def test_honeypot_saves_nothing_and_answers_calmly(client, slot):
@@ -243,15 +314,10 @@ def test_too_fast_submission_is_refused_then_accepted(client, slot, time_machine
     response = submit(client, slot, tokens=tokens)
     assert "could not send your request just now" in response.content.decode()
     assert ConsultationRequest.objects.count() == 0
+    # The form shown again keeps its token and the moment it was served.
+    assert response.context["form"]["form_token"].value() == tokens["form_token"]
     time_machine.shift(4)
-    token = response.context["form"]["form_token"].value()
-    assert submit(client, slot, tokens={**tokens, "form_token": token}).status_code == 302
-
-
-def test_forged_start_time_counts_as_bot(client, slot):
-    tokens = form_tokens(client)
-    response = submit(client, slot, tokens={**tokens, "started": "1:forged"})
-    assert "could not send your request just now" in response.content.decode()
+    assert submit(client, slot, tokens=tokens).status_code == 302
 
 
 @override_settings(CLINIC_BOOKING_RATE_LIMIT="2/h")

@@ -25,9 +25,7 @@ def test_concurrent_submissions_for_last_place():
     for _ in range(THREADS):
         client = Client()
         form = client.get("/book/").context["form"]
-        clients.append(
-            (client, {"form_token": form["form_token"].value(), "started": form["started"].value()})
-        )
+        clients.append((client, {"form_token": form["form_token"].value()}))
     barrier = threading.Barrier(THREADS)
     results, errors = [], []
 
@@ -61,3 +59,39 @@ def test_concurrent_submissions_for_last_place():
     slot.refresh_from_db()
     assert slot.held == slot.capacity == 3
     assert AvailabilitySlot.objects.bookable().filter(pk=slot.pk).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(CLINIC_BOOKING_RATE_LIMIT="off")
+def test_the_same_form_sent_twice_at_once_books_once_and_names_it_to_both():
+    slot = AvailabilitySlotFactory(capacity=1)
+    first = Client()
+    token = first.get("/book/").context["form"]["form_token"].value()
+    second = Client()
+    second.cookies = first.cookies  # the same browser, two sends of one form
+    data = {**VALID_ANSWERS, "form_token": token, "slot": str(slot.pk)}
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def send(client):
+        try:
+            barrier.wait()
+            response = client.post("/book/", data)
+            results.append((response.status_code, response.content.decode()))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    request = ConsultationRequest.objects.get()
+    assert sorted(status for status, _ in results) == [200, 302]
+    answer = next(html for status, html in results if status == 200)
+    assert f"You already sent this request: {request.reference}" in answer
+    assert "just taken" not in answer
