@@ -86,8 +86,9 @@ def slot_label(slot: AvailabilitySlot) -> str:
 class SlotChoiceField(forms.Field):
     """A slot id from the radio list, or "none" to be contacted to arrange a time.
 
-    Cleans to a bookable AvailabilitySlot or None. Unknown ids, closed or past slots and
-    slots that filled since the page was shown are validation errors. The hold in the
+    Cleans to an AvailabilitySlot bookable online or None. Unknown ids, closed or past
+    slots, slots too soon to change online and slots that filled since the page was shown
+    are validation errors. The hold in the
     service checks again, for a slot that fills in the millisecond after this check.
     """
 
@@ -95,6 +96,7 @@ class SlotChoiceField(forms.Field):
         "required": "Choose a time, or choose to be contacted to arrange one.",
         "invalid": "Please choose one of the times shown.",
         "closed": "That time is no longer open. Please choose another time.",
+        "too_soon": "That time is too soon to book online. Please choose a later time, or call us.",
         "taken": TAKEN_MESSAGE,
     }
 
@@ -109,11 +111,13 @@ class SlotChoiceField(forms.Field):
         if not value.isdigit() or len(value) > 18:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         chosen = AvailabilitySlot.objects.filter(pk=int(value))
-        slot = chosen.bookable().first()
+        slot = chosen.bookable_online().first()
         if slot is not None:
             return slot
         if not chosen.exists():
             code = "invalid"
+        elif chosen.bookable().exists():
+            code = "too_soon"
         elif chosen.open_to_patients().exists():
             code = "taken"
         else:
@@ -168,7 +172,9 @@ class SlotFormMixin:
 def _bookable_slots():
     # The soonest open times only: a short list is calmer, and "contact me to arrange a
     # time" covers everything later.
-    return AvailabilitySlot.objects.bookable().order_by("starts_at", "modality")[:MAX_SLOTS_SHOWN]
+    return AvailabilitySlot.objects.bookable_online().order_by("starts_at", "modality")[
+        :MAX_SLOTS_SHOWN
+    ]
 
 
 class BookingForm(SlotFormMixin, forms.Form):
@@ -318,7 +324,10 @@ class BookingForm(SlotFormMixin, forms.Form):
             ),
             Field("website", wrapper_class="visually-hidden"),
             "form_token",
-            HTML('<p class="form-text">We reply within one working day.</p>'),
+            HTML(
+                '<p class="form-text">We contact you to confirm before your consultation, '
+                "usually within one working day.</p>"
+            ),
             Submit("submit", "Request this consultation"),
         )
 

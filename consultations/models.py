@@ -43,6 +43,12 @@ def clinic_day_start(day=None) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 
 
+def self_service_cutoff() -> datetime:
+    """The earliest start a patient can still cancel or move online (and so book online:
+    a time they could not change from their manage link is never offered)."""
+    return timezone.now() + timedelta(hours=settings.CLINIC_SELF_SERVICE_CUTOFF_HOURS)
+
+
 class AvailabilitySlotQuerySet(models.QuerySet):
     def upcoming(self):
         return self.filter(starts_at__gt=timezone.now())
@@ -57,6 +63,10 @@ class AvailabilitySlotQuerySet(models.QuerySet):
     def bookable(self):
         """Open, in the future and with a place left: what a patient can book now."""
         return self.open_to_patients().filter(held__lt=F("capacity"))
+
+    def bookable_online(self):
+        """Bookable, and far enough ahead that the patient can still change it online."""
+        return self.bookable().filter(starts_at__gte=self_service_cutoff())
 
 
 class AvailabilitySlot(models.Model):
@@ -274,8 +284,7 @@ class ConsultationRequest(models.Model):
         "too_late"); empty while they still can."""
         if not self.is_active:
             return "closed"
-        cutoff = timedelta(hours=settings.CLINIC_SELF_SERVICE_CUTOFF_HOURS)
-        if self.slot is not None and self.slot.starts_at - timezone.now() < cutoff:
+        if self.slot is not None and self.slot.starts_at < self_service_cutoff():
             return "too_late"
         return ""
 

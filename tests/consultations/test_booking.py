@@ -350,3 +350,23 @@ def test_phone_example_shown_to_patients_is_accepted(client, slot):
     example = re.search(r"for example (\(\d{3}\) \d{3}-\d{4})", page).group(1)
     response = submit(client, slot, phone=example)
     assert response.status_code == 302
+
+
+@override_settings(CLINIC_SELF_SERVICE_CUTOFF_HOURS=24)
+def test_times_too_soon_to_change_online_are_never_offered(client):
+    now = timezone.now()
+    too_soon = AvailabilitySlotFactory(starts_at=now + timedelta(hours=19))
+    later = AvailabilitySlotFactory(starts_at=now + timedelta(hours=25))
+    html = client.get("/book/").content.decode()
+    assert f'value="{later.pk}"' in html and f'value="{too_soon.pk}"' not in html
+    response = submit(client, too_soon)
+    assert "That time is too soon to book online" in response.content.decode()
+    assert ConsultationRequest.objects.count() == 0
+    # What the patient is promised can happen before the consultation.
+    assert "We reply within one working day" not in html
+    assert "before your consultation" in html
+    assert submit(client, later).status_code == 302
+    confirmation = client.get("/book/requested/").content.decode()
+    assert "before your consultation" in confirmation
+    request = ConsultationRequest.objects.get()
+    assert request.self_service_closed_reason() == ""
