@@ -2,7 +2,8 @@
 
 Request pages need the usual view/change permissions; export needs
 `consultations.export_consultationrequest`. Every view of a request's change page, every
-change and every export adds an AuditEvent.
+change and every export adds an AuditEvent; so does every staff change to a slot (added,
+edited, opened, closed, deleted, or a series generated).
 """
 
 import csv
@@ -21,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from clinic.admin import DATETIME_OVERRIDES
 from consultations.formatting import clinic_zone, clinic_zone_name, format_clinic_time
-from consultations.forms import SlotSeriesForm
+from consultations.forms import WEEKDAYS, SlotSeriesForm
 from consultations.models import (
     ACTIVE_STATUSES,
     AuditAction,
@@ -62,6 +63,31 @@ class SlotStateFilter(admin.SimpleListFilter):
             "full": queryset.full,
             "past": lambda: queryset.filter(starts_at__lte=timezone.now()),
         }.get(self.value(), lambda: queryset)()
+
+
+SLOT_AUDITED_FIELDS = ["starts_at", "duration_minutes", "modality", "capacity", "is_open"]
+
+
+def _slot_value(slot: AvailabilitySlot, name: str) -> str:
+    """A slot's field as staff read it in the audit trail."""
+    if name == "starts_at":
+        return format_clinic_time(slot.starts_at)
+    if name == "modality":
+        return slot.get_modality_display()
+    if name == "is_open":
+        return "yes" if slot.is_open else "no"
+    return str(getattr(slot, name))
+
+
+def _series_summary(data: dict) -> str:
+    days = ", ".join(name for number, name in WEEKDAYS if number in data["weekdays"])
+    times = ", ".join(f"{at:%H:%M}" for at in data["start_times"])
+    places = f"{data['capacity']} place{'s' if data['capacity'] != 1 else ''}"
+    return (
+        f"generated a series: {days} at {times} from {data['start_date']:%Y-%m-%d} to "
+        f"{data['end_date']:%Y-%m-%d}, {Modality(data['modality']).label}, "
+        f"{data['duration_minutes']} minutes, {places}"
+    )
 
 
 class AvailabilitySlotForm(forms.ModelForm):
@@ -124,6 +150,48 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         return ["starts_at", "duration_minutes", "modality", "capacity", "held", "is_open"]
 
+    # --- audit: every staff change to availability, like every change to a request
+
+    def save_model(self, request, obj, form, change):
+        before = AvailabilitySlot.objects.get(pk=obj.pk) if change else None
+        super().save_model(request, obj, form, change)
+        if before is None:
+            places = f"{obj.capacity} place{'s' if obj.capacity != 1 else ''}"
+            detail = (
+                f"added {obj}, {obj.duration_minutes} minutes, {places}, "
+                f"{'open' if obj.is_open else 'closed'}"
+            )
+            audit_event_record(
+                http_request=request, action=AuditAction.ADD, slot=obj, detail=detail
+            )
+            return
+        changes = [
+            f"{AvailabilitySlot._meta.get_field(name).verbose_name} "
+            f"{_slot_value(before, name)} → {_slot_value(obj, name)}"
+            for name in SLOT_AUDITED_FIELDS
+            if getattr(before, name) != getattr(obj, name)
+        ]
+        if changes:
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.CHANGE,
+                slot=obj,
+                detail=f"{before}: {'; '.join(changes)}",
+            )
+
+    def delete_model(self, request, obj):
+        audit_event_record(
+            http_request=request, action=AuditAction.DELETE, slot=obj, detail=str(obj)
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_event_record(
+                http_request=request, action=AuditAction.DELETE, slot=obj, detail=str(obj)
+            )
+        super().delete_queryset(request, queryset)
+
     def delete_view(self, request, object_id, extra_context=None):
         slot = self.get_object(request, object_id)
         if not self.has_delete_permission(request, slot):
@@ -140,14 +208,27 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
             return redirect("admin:consultations_availabilityslot_change", slot.pk)
         return super().delete_view(request, object_id, extra_context)
 
+    def _set_open(self, request, queryset, is_open: bool) -> int:
+        """Open or close the selected slots; each one that changes goes in the audit trail."""
+        changed = list(queryset.exclude(is_open=is_open))
+        AvailabilitySlot.objects.filter(pk__in=[slot.pk for slot in changed]).update(
+            is_open=is_open
+        )
+        done = "opened for booking" if is_open else "closed to new bookings"
+        for slot in changed:
+            audit_event_record(
+                http_request=request, action=AuditAction.CHANGE, slot=slot, detail=f"{slot}: {done}"
+            )
+        return len(changed)
+
     @admin.action(description="Open selected slots for booking", permissions=["change"])
     def open_slots(self, request, queryset):
-        count = queryset.update(is_open=True)
+        count = self._set_open(request, queryset, True)
         self.message_user(request, f"Opened {count} slot(s).", messages.SUCCESS)
 
     @admin.action(description="Close selected slots to new bookings", permissions=["change"])
     def close_slots(self, request, queryset):
-        count = queryset.update(is_open=False)
+        count = self._set_open(request, queryset, False)
         self.message_user(request, f"Closed {count} slot(s).", messages.SUCCESS)
 
     def get_urls(self):
@@ -166,6 +247,13 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
         form = SlotSeriesForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             created, skipped = availability_slot_series_create(**form.cleaned_data)
+            summary = _series_summary(form.cleaned_data)
+            audit_event_record(
+                http_request=request,
+                action=AuditAction.ADD,
+                count=created,
+                detail=f"{summary}; created {created}, skipped {skipped}",
+            )
             self.message_user(
                 request,
                 f"Created {created} slot(s); skipped {skipped} that already existed.",
@@ -452,7 +540,7 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
             (
                 format_clinic_time(change.changed_at),
                 str(change),
-                change.changed_by.get_username() if change.changed_by else "patient or system",
+                change.changed_by.get_username() if change.changed_by else "patient",
             )
             for change in obj.status_changes.select_related("changed_by")
         ]
@@ -688,7 +776,16 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only for everyone: needs view_auditevent to list; nobody can add, edit or delete."""
 
-    list_display = ["at", "username", "action", "reference", "count", "detail", "source_ip"]
+    list_display = [
+        "at",
+        "username",
+        "action",
+        "reference",
+        "slot_id",
+        "count",
+        "detail",
+        "source_ip",
+    ]
     list_filter = ["action", "at"]
     search_fields = ["username", "reference"]
     date_hierarchy = "at"

@@ -307,12 +307,27 @@ class StatusChange(models.Model):
         blank=True,
         help_text="Empty when the patient made the change.",
     )
+    # A move to another time keeps both times as they were (values, not links: slots
+    # change and go, the history stays). Empty for a change of status alone.
+    from_starts_at = models.DateTimeField("moved from", null=True, blank=True)
+    from_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
+    to_starts_at = models.DateTimeField("moved to", null=True, blank=True)
+    to_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
 
     class Meta:
         ordering = ["changed_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.get_from_status_display() or '–'} → {self.get_to_status_display()}"
+        status = f"{self.get_from_status_display() or '–'} → {self.get_to_status_display()}"
+        if self.to_starts_at is None:
+            return status
+        to = f"{format_clinic_time(self.to_starts_at)} ({self.get_to_modality_display()})"
+        if self.from_starts_at is None:
+            move = f"chose {to}"
+        else:
+            was = f"{format_clinic_time(self.from_starts_at)} ({self.get_from_modality_display()})"
+            move = f"moved from {was} to {to}"
+        return move if self.from_status == self.to_status else f"{move}; {status}"
 
 
 class StaffNote(models.Model):
@@ -338,10 +353,12 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", "Exported"
     DELETE = "delete", "Deleted"
     LIST = "list", "Searched or filtered the list"
+    ADD = "add", "Added"
 
 
 class AuditEvent(models.Model):
-    """One staff access to consultation requests. Rows are only ever added."""
+    """One staff access to consultation requests, or one staff change to availability.
+    Rows are only ever added."""
 
     at = models.DateTimeField(default=timezone.now, editable=False)
     user = models.ForeignKey(
@@ -353,6 +370,7 @@ class AuditEvent(models.Model):
     # A plain id, not a foreign key: the trail outlives purged requests.
     request_id = models.PositiveBigIntegerField("request id", null=True, editable=False)
     reference = models.CharField(max_length=12, blank=True, editable=False)
+    slot_id = models.PositiveBigIntegerField("slot id", null=True, editable=False)
     count = models.PositiveIntegerField(null=True, editable=False)
     detail = models.CharField(max_length=200, blank=True, editable=False)
     source_ip = models.GenericIPAddressField("from", null=True, editable=False)
@@ -362,7 +380,8 @@ class AuditEvent(models.Model):
         verbose_name = "audit event"
 
     def __str__(self) -> str:
-        return f"{self.username} {self.get_action_display().lower()} {self.reference or self.count}"
+        what = self.reference or (f"slot {self.slot_id}" if self.slot_id else self.count)
+        return f"{self.username} {self.get_action_display().lower()} {what}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

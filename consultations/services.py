@@ -242,7 +242,7 @@ def consultation_request_move(
     """Move a request to another slot: hold the new place and free the old one, atomically.
 
     The request goes back to "new" so staff confirm the new time, and the patient gets a
-    fresh confirmation.
+    fresh confirmation. The status history keeps both times.
     """
     with transaction.atomic():
         current = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
@@ -253,6 +253,7 @@ def consultation_request_move(
         if current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
         now = timezone.now()
+        old_slot = current.slot
         ConsultationRequest.objects.filter(pk=current.pk).update(
             slot=new_slot,
             holds_place=True,
@@ -262,10 +263,16 @@ def consultation_request_move(
             confirmation_email_status=EmailStatus.PENDING,
             confirmation_email_error="",
         )
-        if current.status != Status.NEW:
-            StatusChange.objects.create(
-                request=current, from_status=current.status, to_status=Status.NEW, changed_at=now
-            )
+        StatusChange.objects.create(
+            request=current,
+            from_status=current.status,
+            to_status=Status.NEW,
+            changed_at=now,
+            from_starts_at=old_slot.starts_at if old_slot else None,
+            from_modality=old_slot.modality if old_slot else "",
+            to_starts_at=new_slot.starts_at,
+            to_modality=new_slot.modality,
+        )
         _enqueue_emails(current.pk)
         _enqueue_staff_change_notice(current.pk, "moved")
     consultation_request.refresh_from_db()
@@ -294,10 +301,12 @@ def audit_event_record(
     http_request: HttpRequest | None,
     action: str,
     consultation_request: ConsultationRequest | None = None,
+    slot: AvailabilitySlot | None = None,
     count: int | None = None,
     detail: str = "",
 ) -> AuditEvent:
-    """Add one row to the append-only audit trail. `detail` must carry no patient data."""
+    """Add one row to the append-only audit trail: a staff access to a request, or a
+    staff change to a slot. `detail` must carry no patient data."""
     user = getattr(http_request, "user", None)
     authenticated = user is not None and user.is_authenticated
     return AuditEvent.objects.create(
@@ -306,6 +315,7 @@ def audit_event_record(
         action=action,
         request_id=consultation_request.pk if consultation_request else None,
         reference=consultation_request.reference if consultation_request else "",
+        slot_id=slot.pk if slot else None,
         count=count,
         detail=detail[:200],
         source_ip=(client_ip(http_request) or None) if http_request else None,

@@ -19,16 +19,23 @@ class PageForm:
     # Submit buttons: (visible text, name, value).
     buttons: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def submission(self, button: str, **choices) -> dict:
-        """What pressing `button` sends, after choosing `choices` among the values offered
-        (a list ticks several boxes; an unoffered choice fails the test: nobody using the
-        page could have sent it)."""
+    def submission(self, button: str, typed: dict | None = None, **choices) -> dict:
+        """What pressing `button` sends, after typing `typed` into the page's text boxes
+        and choosing `choices` among the values offered (a list ticks several boxes, None
+        unticks; an unoffered choice fails the test: nobody using the page could send it)."""
         matches = [b for b in self.buttons if b[0] == button]
         assert matches, f"no button {button!r} in this form: {self.buttons}"
         data: dict[str, list[str]] = {}
         for name, value in self.values:
             data.setdefault(name, []).append(value)
+        for name, value in (typed or {}).items():
+            assert name in data and name not in self.offered, f"no text box {name!r}"
+            data[name] = [str(value)]
         for name, chosen in choices.items():
+            if chosen is None:
+                assert name in self.offered, f"no box {name!r} to untick"
+                data.pop(name, None)
+                continue
             chosen = [str(v) for v in chosen] if isinstance(chosen, list | tuple) else [str(chosen)]
             for value in chosen:
                 assert value in self.offered.get(name, []), f"{name}={value} is not offered"
