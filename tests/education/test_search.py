@@ -284,3 +284,20 @@ def test_every_page_has_a_search_box_in_its_header(client, url, articles):
     assert re.search(r'<label[^>]* for="site-search-q"[^>]*>Search the articles</label>', header)
     assert re.search(r'<input[^>]* type="search" id="site-search-q" name="q"', header)
     assert '<button class="btn' in header and ">Search</button>" in header
+
+
+@on_postgres
+def test_postgres_results_are_whole_articles(articles):
+    """Each result is the article as the database has it, not a copy with a few fields set:
+    anything not fetched for the list loads when read."""
+    _, title_hit, _ = articles
+    (first, _) = article_search(query="BDNF")
+    assert first.article == title_hit
+    assert first.article.summary == title_hit.summary
+    assert first.article.topic == title_hit.topic and first.topic_name == title_hit.topic.name
+    assert first.article.get_absolute_url() == title_hit.get_absolute_url()
+
+
+def test_results_name_their_topic_on_both_databases(articles):
+    _, title_hit, _ = articles
+    assert article_search(query="BDNF")[0].topic_name == title_hit.topic.name
