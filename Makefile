@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench lighthouse css fonts
+.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench bench-scale lighthouse css fonts
 
 # The venv's bundled pip (23.x on Debian and pyenv) mis-resolves extras under
 # --require-hashes, so it installs only uv, pinned and hash-checked, with --no-deps; uv
@@ -19,8 +19,10 @@ $(UV): requirements-bootstrap.txt
 		-r requirements-bootstrap.txt
 	touch $@
 
+# sync removes what the lock does not list, the test tools included: so the dev marker goes.
 $(VENV)/.installed: requirements.txt $(UV)
 	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements.txt
+	rm -f $(VENV)/.installed-dev
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(UV)
@@ -81,6 +83,11 @@ browser: install-dev
 ## make bench: serve under gunicorn as production does (127.0.0.1) and measure; see README
 bench: install
 	timeout 600 bash bench/run.sh
+
+## make bench-scale: every page's bytes, queries and uncached time at the sample size and
+## at 1,000 articles, 5,000 slots and 20,000 requests (see README, "Large-data mode")
+bench-scale: install
+	timeout 900 bash bench/scale.sh
 
 ## make lighthouse: Lighthouse mobile on every public page type under gunicorn, in Debian's
 ## Chromium; the table goes to test-artifacts/lighthouse/ (see README, "Benchmark")

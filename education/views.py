@@ -112,11 +112,11 @@ class TopicDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        articles = Article.objects.published().for_listing().filter(topic=self.object)
         context |= {
-            "articles": Article.objects.published()
-            .for_listing()
-            .filter(topic=self.object)
-            .order_by("title"),
+            # The first page's worth; the article list pages through the rest.
+            "articles": articles.order_by("title")[:ARTICLES_PER_PAGE],
+            "article_count": articles.count(),
             "canonical_url": _canonical(self.request, self.object.get_absolute_url()),
         }
         return context

@@ -159,6 +159,17 @@ def test_home_shows_the_newest_few_of_each_topic_and_links_to_the_rest(client):
     assert "What it costs" in html and "All 1 article" not in html
 
 
+def test_topic_page_shows_a_page_of_articles_and_links_to_the_rest(client):
+    topic = TopicFactory(name="Safety", slug="safety")
+    for n in range(12):
+        ArticleFactory(title=f"Safety article {n:02}", topic=topic)
+    html = html_of(client.get(topic.get_absolute_url()))
+    assert html.count('class="article-card"') == 10 and "Safety article 10" not in html
+    assert '<a href="/articles/?topic=safety">All 12 articles on Safety</a>' in html
+    rest = html_of(client.get("/articles/?topic=safety&page=2"))
+    assert "Safety article 10" in rest and "Safety article 11" in rest
+
+
 def test_article_list_filters_by_topic_and_paginates(client):
     first, second = TopicFactory(slug="first"), TopicFactory(slug="second")
     for n in range(12):
@@ -429,7 +440,7 @@ def _warm(client, url):
         # and home reads the articles for the first-question links once.
         (lambda topic, article: "/", 5),
         (lambda topic, article: "/articles/", 4),
-        (lambda topic, article: f"/topics/{topic.slug}/", 3),
+        (lambda topic, article: f"/topics/{topic.slug}/", 4),
         (lambda topic, article: f"/articles/{article.slug}/", 6),
     ],
     ids=["home", "list", "topic", "article"],
