@@ -214,7 +214,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CLINIC_SITE_URL = env("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
 CLINIC_NOTIFY_EMAIL = env("CLINIC_NOTIFY_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Booking limits per client address: requests sent, and (higher, against floods) every
+# POST of the form, mistakes included; "off" turns either off. And requests per email
+# address in 24 hours (counted in the database; 0 turns it off).
 CLINIC_BOOKING_RATE_LIMIT = env("CLINIC_BOOKING_RATE_LIMIT", default="5/h")
+CLINIC_BOOKING_POST_LIMIT = env("CLINIC_BOOKING_POST_LIMIT", default="60/h")
+CLINIC_BOOKING_EMAIL_LIMIT = env.int("CLINIC_BOOKING_EMAIL_LIMIT", default=3)
 CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
 CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
 CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)

@@ -62,6 +62,10 @@ BOT_MESSAGE = (
     "moment and send it again, or call us."
 )
 EXPIRED_MESSAGE = "This form had expired. Please check your answers and send it again."
+LIMIT_MESSAGE = (
+    "We could not send this request: many requests came from here in a short while. "
+    "Your answers are kept below."
+)
 # Checked by the form, never stored as answers: the consent boxes (the request records
 # when they were given), the box for sharing self-check answers, and the bot trap.
 NOT_REQUEST_FIELDS = {

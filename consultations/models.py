@@ -165,6 +165,10 @@ def form_token_hash(token: str) -> str:
 
 
 class ConsultationRequestQuerySet(models.QuerySet):
+    def sent_with_email(self, email: str, *, since):
+        """Requests sent since `since` from this email address (in any letter case)."""
+        return self.filter(email__iexact=email, created_at__gte=since)
+
     def made_with_form_token(self, token: str):
         """The request that this one-time form token already made, or None."""
         return self.filter(submission_token_hash=form_token_hash(token)).first() if token else None

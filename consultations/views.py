@@ -1,5 +1,6 @@
 """The patient's booking flow: the form, the confirmation page and the manage link."""
 
+from datetime import timedelta
 from functools import wraps
 
 from django import forms
@@ -7,14 +8,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.decorators import ratelimit
+from django_ratelimit.core import get_usage
 
 from consultations.calendar_files import consultation_ics
 from consultations.formatting import clinic_zone_name
-from consultations.forms import TAKEN_MESSAGE, BookingForm, MoveForm
+from consultations.forms import LIMIT_MESSAGE, TAKEN_MESSAGE, BookingForm, MoveForm
 from consultations.models import ConsultationRequest
 from consultations.services import (
     DuplicateSubmission,
@@ -34,13 +36,37 @@ from consultations.tokens import (
 )
 
 
-def booking_rate(group, request):
-    """The per-IP rate from CLINIC_BOOKING_RATE_LIMIT; "off" turns the limit off."""
-    rate = settings.CLINIC_BOOKING_RATE_LIMIT
-    return None if rate.strip().lower() == "off" else rate
+def _limit_reached(request, group: str, rate: str, *, count: bool = False) -> bool:
+    """Whether this client address has used up `rate` ("5/h"; "off": never) in `group`;
+    with count=True this request counts towards it first. Counted in the shared cache."""
+    if rate.strip().lower() == "off":
+        return False
+    usage = get_usage(request, group=group, key="ip", rate=rate, increment=count)
+    # Counting, this request is one of them; only looking, one more must still fit.
+    return usage["should_limit"] if count else usage["count"] >= usage["limit"]
 
 
-def _render_form(request, form, *, status=200):
+def _posts_limit_reached(request) -> bool:
+    """Every POST counts (mistakes too): the ceiling against floods."""
+    return _limit_reached(request, "booking-posts", settings.CLINIC_BOOKING_POST_LIMIT, count=True)
+
+
+def _requests_limit_reached(request, *, count: bool = False) -> bool:
+    """Only requests sent count."""
+    return _limit_reached(
+        request, "booking-requests", settings.CLINIC_BOOKING_RATE_LIMIT, count=count
+    )
+
+
+def _email_limit_reached(email: str) -> bool:
+    limit = settings.CLINIC_BOOKING_EMAIL_LIMIT
+    if not limit:
+        return False
+    since = timezone.now() - timedelta(days=1)
+    return ConsultationRequest.objects.sent_with_email(email, since=since).count() >= limit
+
+
+def _render_form(request, form, *, status=200, limited=False):
     # A form shown again keeps its one-time token, and so the moment it was first served,
     # unless the token was refused: then it gets a new one.
     if not form.is_bound:
@@ -51,6 +77,7 @@ def _render_form(request, form, *, status=200):
     context = {
         "form": form,
         "taken": form.has_error("slot", "taken"),
+        "limited": limited,
         "next_times": form.fields["slot"].slots[:3],
         "zone_name": clinic_zone_name(),
     }
@@ -68,7 +95,6 @@ def _already_sent(request, consultation_request):
 @never_cache
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
-@ratelimit(key="ip", rate=booking_rate, method="POST", block=True)
 def book(request):
     if request.method == "GET":
         if "new" in request.GET:
@@ -85,6 +111,7 @@ def book(request):
         shared = {"self_check": request.POST.get("self_check", "")[:4000], "share_self_check": True}
         return _render_form(request, BookingForm(initial=shared, session=request.session))
 
+    flooded = _posts_limit_reached(request)
     form = BookingForm(request.POST, session=request.session)
     valid = form.is_valid()
     # Looked up after the checks: a form sent twice finds its first request even when that
@@ -92,6 +119,13 @@ def book(request):
     first = ConsultationRequest.objects.made_with_form_token(request.POST.get("form_token", ""))
     if first is not None:
         return _already_sent(request, first)
+    if flooded or (
+        valid
+        and (_requests_limit_reached(request) or _email_limit_reached(form.cleaned_data["email"]))
+    ):
+        # Nothing is sent; everything typed stays, with the clinic's number (the page).
+        form.add_error(None, forms.ValidationError(LIMIT_MESSAGE, code="limit"))
+        return _render_form(request, form, status=429, limited=True)
     if valid:
         try:
             consultation_request = consultation_request_create(**form.request_fields())
@@ -100,6 +134,7 @@ def book(request):
         except SlotUnavailable:
             form.add_error("slot", forms.ValidationError(TAKEN_MESSAGE, code="taken"))
         else:
+            _requests_limit_reached(request, count=True)
             requested_remember(request.session, consultation_request)
             return redirect("consultations:requested")
     return _render_form(request, form)

@@ -3,6 +3,7 @@ Back then Send again, the rate limit, and a later week of times."""
 
 import re
 
+from django.test import override_settings
 from playwright.sync_api import expect
 
 from consultations.models import ConsultationRequest
@@ -96,4 +97,33 @@ def test_send_again_after_a_lost_answer_names_the_first_request(page, live_serve
         page.reload()
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text(f"You already sent this request: {first.reference}")
+    assert ConsultationRequest.objects.count() == 1
+
+
+@override_settings(CLINIC_BOOKING_RATE_LIMIT="1/h")
+def test_the_rate_limit_keeps_what_was_typed_and_gives_the_phone_number(page, live_server):
+    AvailabilitySlotFactory.create_batch(3)
+    page.goto("/book/")
+    page.get_by_role("group", name="Choose a time").get_by_role("radio").first.check()
+    fill_in_about_you(page)
+    send(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you. We have your request.")
+
+    page.goto("/book/?new")
+    page.get_by_role("group", name="Choose a time").get_by_role("radio").first.check()
+    fill_in_about_you(page)
+    page.get_by_label("Anything else we should know?").fill("Evenings are easier for me")
+    send(page)
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("We could not send your request yet")
+    expect(summary).to_be_focused()
+    phone = summary.get_by_role("link", name="(555) 010-0199")
+    expect(phone).to_have_attribute("href", "tel:+15550100199")
+    expect(page.get_by_role("textbox", name="Your name")).to_have_value(PATIENT["name"])
+    expect(page.get_by_label("Anything else we should know?")).to_have_value(
+        "Evenings are easier for me"
+    )
+    expect(page.get_by_label("I am 18 or older")).to_be_checked()
+    audit.audit_page(page, "booking, limit reached")
+    audit.screenshot(page, "booking-limit")
     assert ConsultationRequest.objects.count() == 1

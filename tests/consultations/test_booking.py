@@ -320,12 +320,44 @@ def test_too_fast_submission_is_refused_then_accepted(client, slot, time_machine
     assert submit(client, slot, tokens=tokens).status_code == 302
 
 
+def _limited_page_keeps_everything(response):
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert "We could not send your request yet" in html
+    assert "many requests came from here" in html
+    assert 'href="tel:+15550100199">(555) 010-0199</a>' in html
+    # Everything typed is still there, ready to send later.
+    assert 'value="Alex Example"' in html and 'value="alex@example.com"' in html
+    assert "SECRET-NOTE-TEXT" in html and 'value="NY" selected' in html
+    return html
+
+
 @override_settings(CLINIC_BOOKING_RATE_LIMIT="2/h")
-def test_rate_limit_gives_friendly_429(client):
-    responses = [submit(client, None) for _ in range(3)]
-    assert [r.status_code for r in responses] == [302, 302, 429]
-    assert "Too many tries" in responses[2].content.decode()
-    assert client.get("/book/").status_code == 200  # reading the form is never limited
+def test_rate_limit_counts_requests_sent_not_mistakes(client):
+    for _ in range(6):
+        assert submit(client, None, email="not-an-email").status_code == 200
+    assert [submit(client, None).status_code for _ in range(2)] == [302, 302]
+    _limited_page_keeps_everything(submit(client, None))
+    assert ConsultationRequest.objects.count() == 2
+    assert client.get("/book/?new", follow=True).status_code == 200  # reading is never limited
+
+
+@override_settings(CLINIC_BOOKING_POST_LIMIT="4/h")
+def test_every_post_counts_against_a_higher_flood_ceiling(client):
+    for _ in range(4):
+        assert submit(client, None, email="not-an-email").status_code == 200
+    _limited_page_keeps_everything(submit(client, None))
+    assert ConsultationRequest.objects.count() == 0
+
+
+@override_settings(CLINIC_BOOKING_EMAIL_LIMIT=2)
+def test_requests_per_email_address_have_a_ceiling(client):
+    assert submit(client, None).status_code == 302
+    assert submit(Client(), None, email="Alex@Example.com").status_code == 302
+    # From another address, as a replaying bot would: the email address still counts.
+    _limited_page_keeps_everything(submit(Client(), None))
+    assert submit(Client(), None, email="sam@example.com").status_code == 302
+    assert ConsultationRequest.objects.count() == 3
 
 
 @override_settings(CLINIC_BOOKING_RATE_LIMIT="off")

@@ -6,6 +6,7 @@ emailed manage link, the staff bulk-action race against the patient's cancel, si
 and 100 kB values, and last the scan of every log line the server and worker wrote.
 """
 
+import itertools
 import re
 import threading
 import time
@@ -34,9 +35,14 @@ def booking_forms(app, count, source=PROXY, forwarded=None):
     return opened
 
 
+PATIENT_NUMBERS = itertools.count()
+
+
 def send(opened, slot=None):
     browser, headers, hidden, slots = opened
     data = {**VALID_ANSWERS, **hidden, "slot": slot or "none", "preferred_times": "Mornings"}
+    # Each a different patient: an email address has its own ceiling, tested on its own.
+    data["email"] = f"patient-{next(PATIENT_NUMBERS)}@example.com"
     return browser.post("/book/", data, headers=headers)
 
 
