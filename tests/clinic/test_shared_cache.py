@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, connections
 
+from clinic import page_cache
+
 THREADS = 16
 
 # One process of the site: GET the booking page, then POST what it offers `posts` times
@@ -105,5 +107,7 @@ def test_incr_of_a_missing_or_expired_count_raises_as_django_does(db):
 
 def test_only_the_per_process_copies_stay_in_process_memory():
     backends = {alias: conf["BACKEND"] for alias, conf in settings.CACHES.items()}
-    assert backends["default"] == "clinic.cache_backends.DatabaseCache"
-    assert backends["local"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert backends == {
+        "default": "clinic.cache_backends.DatabaseCache",
+        page_cache.STORE: "django.core.cache.backends.locmem.LocMemCache",
+    }
