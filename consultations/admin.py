@@ -25,6 +25,7 @@ from consultations.formatting import clinic_zone, clinic_zone_name, format_clini
 from consultations.forms import WEEKDAYS, SlotSeriesForm
 from consultations.models import (
     ACTIVE_STATUSES,
+    HANDLE_PERMISSION,
     AuditAction,
     AuditEvent,
     AvailabilitySlot,
@@ -33,6 +34,7 @@ from consultations.models import (
     StaffNote,
     Status,
     clinic_day_start,
+    request_handlers,
 )
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
@@ -334,8 +336,8 @@ class StaffNoteInline(admin.TabularInline):
     model = StaffNote
     form = StaffNoteForm
     extra = 1
-    fields = ["text", "author", "created_at"]
-    readonly_fields = ["author", "created_at"]
+    fields = ["text", "author_name", "created_at"]
+    readonly_fields = ["author_name", "created_at"]
     verbose_name = "staff note"
     verbose_name_plural = "staff notes (add-only; kept with the author and time)"
 
@@ -345,14 +347,19 @@ class StaffNoteInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # A name, not the admin's link to the user's page, which only managers may open.
+    @admin.display(description="author")
+    def author_name(self, obj):
+        return obj.author.get_username() if obj.author else "–"
+
     # Notes follow the request's own permissions, so roles need no separate note rights.
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("consultations.view_consultationrequest") or (
-            request.user.has_perm("consultations.change_consultationrequest")
+            request.user.has_perm(HANDLE_PERMISSION)
         )
 
     def has_add_permission(self, request, obj=None):
-        return request.user.has_perm("consultations.change_consultationrequest")
+        return request.user.has_perm(HANDLE_PERMISSION)
 
 
 SUBMITTED_FIELDS = [
@@ -446,6 +453,11 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         # patient cancelled from their link) is noticed rather than overwritten.
         if "status" in self.fields:  # absent for view-only staff
             self.fields["status"].show_hidden_initial = True
+        if "assigned_to" in self.fields:
+            # Whoever has it now stays a choice, even after a move to another role.
+            self.fields["assigned_to"].queryset = request_handlers(
+                keeping=self.instance.assigned_to_id
+            )
 
     @property
     def seen_status(self) -> str:

@@ -5,6 +5,8 @@ import secrets
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -295,6 +297,24 @@ class ConsultationRequest(models.Model):
     def get_discuss_topics_display(self) -> str:
         labels = dict(DiscussTopic.choices)
         return ", ".join(labels.get(code, code) for code in self.discuss_topics.split(",") if code)
+
+
+# Handling a request (its status, who has it, notes) is changing it: the one permission
+# the admin checks, and the one that decides who can be assigned a request.
+HANDLE_PERMISSION = "consultations.change_consultationrequest"
+
+
+def request_handlers(*, keeping=None):
+    """Active staff whose role may handle requests (superusers included), and `keeping`
+    (a user id) whatever their role now: whoever has a request stays a choice for it."""
+    app_label, codename = HANDLE_PERMISSION.split(".")
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    may = Q(is_active=True, is_staff=True) & (
+        Q(is_superuser=True) | Q(user_permissions__in=granted) | Q(groups__permissions__in=granted)
+    )
+    if keeping is not None:
+        may |= Q(pk=keeping)
+    return get_user_model().objects.filter(may).distinct()
 
 
 class StatusChange(models.Model):
