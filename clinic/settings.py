@@ -226,6 +226,8 @@ CLINIC_BOOKING_POST_LIMIT = env("CLINIC_BOOKING_POST_LIMIT", default="60/h")
 CLINIC_BOOKING_EMAIL_LIMIT = env.int("CLINIC_BOOKING_EMAIL_LIMIT", default=3)
 CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
 CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
+# How far ahead the booking form lists open times (a week at a time).
+CLINIC_BOOKING_HORIZON_DAYS = env.int("CLINIC_BOOKING_HORIZON_DAYS", default=56)
 CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
 # The booking limit counts per client address in the shared default cache. The address
 # is the one lockouts and the audit trail see (clinic/security.py): the peer, or behind a
