@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -36,6 +37,7 @@ from consultations.models import (
     clinic_day_start,
     request_handlers,
 )
+from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
     RequestClosed,
@@ -43,6 +45,7 @@ from consultations.services import (
     StatusChanged,
     audit_event_record,
     availability_slot_series_create,
+    consultation_request_move,
     consultation_request_resend_confirmation,
     consultation_request_set_status,
     staff_note_add,
@@ -442,13 +445,48 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+DONT_EMAIL_LABEL = "Don't email the patient about this change"
+DONT_EMAIL_HELP = (
+    "For example, when the patient asked for it by phone. Confirming, declining, cancelling "
+    "and moving email the patient otherwise. The choice is kept in the status history."
+)
+
+
+class SlotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, slot):
+        return f"{format_clinic_time(slot.starts_at)}, {slot.get_modality_display()}"
+
+
 class ConsultationRequestAdminForm(forms.ModelForm):
+    move_to = SlotChoiceField(
+        queryset=AvailabilitySlot.objects.none(),
+        required=False,
+        label="Move to another time",
+        help_text="Open times with a place left. The request keeps its status; its old "
+        "time is freed.",
+    )
+    dont_email_patient = forms.BooleanField(
+        required=False, label=DONT_EMAIL_LABEL, help_text=DONT_EMAIL_HELP
+    )
+    video_link = forms.URLField(
+        required=False,
+        max_length=300,
+        assume_scheme="https",
+        help_text=ConsultationRequest._meta.get_field("video_link").help_text,
+    )
+
     class Meta:
         model = ConsultationRequest
-        fields = ["status", "assigned_to"]
+        fields = ["status", "assigned_to", "video_link"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "move_to" in self.fields:
+            self.fields["move_to"].queryset = (
+                AvailabilitySlot.objects.bookable()
+                .exclude(pk=self.instance.slot_id)
+                .order_by("starts_at")
+            )
         # The page carries the status it was shown with, so a change made meanwhile (the
         # patient cancelled from their link) is noticed rather than overwritten.
         if "status" in self.fields:  # absent for view-only staff
@@ -485,6 +523,25 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             )
         return status
 
+    def clean_video_link(self):
+        link = self.cleaned_data["video_link"]
+        if link and not link.startswith("https://"):
+            raise forms.ValidationError("Use a secure link that starts with https://.")
+        return link
+
+    def clean(self):
+        cleaned = super().clean()
+        status = cleaned.get("status", self.instance.status)
+        if cleaned.get("move_to") and status not in ACTIVE_STATUSES:
+            self.add_error(
+                "move_to", "Only a request that is going ahead can move. Re-open it first."
+            )
+        return cleaned
+
+
+class RequestActionForm(ActionForm):
+    dont_email_patient = forms.BooleanField(required=False, label=DONT_EMAIL_LABEL)
+
 
 @admin.register(ConsultationRequest)
 class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmin):
@@ -512,10 +569,23 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     fieldsets = [
         ("Requested", {"fields": SUBMITTED_FIELDS[:5]}),
         ("Submitted by the patient (read-only)", {"fields": SUBMITTED_FIELDS[5:]}),
-        ("Handling", {"fields": ["status", "assigned_to", "status_history"]}),
+        (
+            "Handling",
+            {
+                "fields": [
+                    "status",
+                    "move_to",
+                    "dont_email_patient",
+                    "assigned_to",
+                    "video_link",
+                    "status_history",
+                ]
+            },
+        ),
         ("Emails", {"fields": DELIVERY_FIELDS}),
     ]
     inlines = [StaffNoteInline]
+    action_form = RequestActionForm
     actions = [
         "mark_contacted",
         "mark_confirmed",
@@ -563,6 +633,17 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     def has_add_permission(self, request):
         return False  # requests come from patients through the booking form
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # View-only staff get no form, so nothing to choose a time or an email with.
+        choices = {"move_to", "dont_email_patient"}
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in choices]})
+            for name, options in fieldsets
+        ]
+
     def has_export_permission(self, request):
         return request.user.has_perm("consultations.export_consultationrequest")
 
@@ -598,15 +679,32 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
 
     def save_model(self, request, obj, form, change):
         changed = []
-        if "status" in form.changed_data:
-            new_status = obj.status
-            obj.status = form.initial["status"]
+        data = form.cleaned_data
+        email_patient = not data.get("dont_email_patient")
+        status_changes = "status" in form.changed_data
+        new_status, obj.status = obj.status, form.initial.get("status", obj.status)
+        if data.get("move_to") is not None:
+            new_slot = data["move_to"]
+            try:
+                consultation_request_move(
+                    consultation_request=obj,
+                    new_slot=new_slot,
+                    by=request.user,
+                    # Moved and confirmed at once: the one "confirmed" email has the new time.
+                    email_patient=email_patient
+                    and not (status_changes and new_status in STAFF_STATUS_EMAILS),
+                )
+                changed.append(f"moved to {format_clinic_time(new_slot.starts_at)}")
+            except (SlotUnavailable, RequestClosed):
+                messages.error(request, "The request was not moved: that time is no longer open.")
+        if status_changes:
             try:
                 consultation_request_set_status(
                     consultation_request=obj,
                     status=new_status,
                     by=request.user,
                     seen=[form.seen_status],
+                    email_patient=email_patient,
                 )
                 changed.append(f"status: {form.initial['status']} → {new_status}")
             except SlotUnavailable:
@@ -617,10 +715,18 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     f"The status was not changed: while this page was open it became "
                     f"“{Status(now.status).label}”. Check the request before changing it.",
                 )
+        if changed and not email_patient:
+            changed.append("patient not emailed")
         if "assigned_to" in form.changed_data:
-            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=obj.assigned_to)
-            who = obj.assigned_to.get_username() if obj.assigned_to else "nobody"
-            changed.append(f"assigned to {who}")
+            assigned_to = data["assigned_to"]
+            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=assigned_to)
+            obj.assigned_to = assigned_to
+            changed.append(f"assigned to {assigned_to.get_username() if assigned_to else 'nobody'}")
+        if "video_link" in form.changed_data:
+            video_link = data["video_link"]
+            ConsultationRequest.objects.filter(pk=obj.pk).update(video_link=video_link)
+            obj.video_link = video_link
+            changed.append("video link set" if video_link else "video link removed")
         if changed:
             audit_event_record(
                 http_request=request,
@@ -664,11 +770,16 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         """
         changed = skipped = 0
         closed = []
+        email_patient = request.POST.get("dont_email_patient") != "on"
         for obj in queryset.select_related("slot"):
             before = obj.status
             try:
                 did_change = consultation_request_set_status(
-                    consultation_request=obj, status=status, by=request.user, seen=ACTIVE_STATUSES
+                    consultation_request=obj,
+                    status=status,
+                    by=request.user,
+                    seen=ACTIVE_STATUSES,
+                    email_patient=email_patient,
                 )
             except SlotUnavailable:
                 did_change = False
@@ -681,7 +792,8 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     http_request=request,
                     action=AuditAction.CHANGE,
                     consultation_request=obj,
-                    detail=f"status: {before} → {status}",
+                    detail=f"status: {before} → {status}"
+                    + ("" if email_patient else "; patient not emailed"),
                 )
             else:
                 skipped += 1

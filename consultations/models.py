@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -254,6 +255,20 @@ class ConsultationRequest(models.Model):
     confirmation_email_sent_at = models.DateTimeField(null=True, blank=True)
     staff_notified_at = models.DateTimeField(null=True, blank=True)
 
+    video_link = models.URLField(
+        "video link",
+        max_length=300,
+        blank=True,
+        help_text="For a video consultation: the link the patient joins by. The confirmation "
+        "email and the reminders give it.",
+    )
+    # The SEQUENCE the next calendar file for this request carries. Each file sent takes
+    # the next number, so a patient's calendar always replaces the event with the newest.
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # When the request got its current time (booked or moved): reminders that were due
+    # before then are not sent.
+    slot_chosen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # The random key inside the patient's signed manage link, and a hash of the one-time
     # form token that created the request (so a replayed form finds its first request).
     manage_key = models.CharField(
@@ -293,6 +308,11 @@ class ConsultationRequest(models.Model):
         if self.slot is not None and self.slot.starts_at < self_service_cutoff():
             return "too_late"
         return ""
+
+    def calendar_uid(self) -> str:
+        """One UID for the request's whole life, so every calendar file updates one event."""
+        host = urlsplit(settings.CLINIC_SITE_URL).hostname or "localhost"
+        return f"{self.reference}@{host}"
 
     def get_discuss_topics_display(self) -> str:
         labels = dict(DiscussTopic.choices)
@@ -337,6 +357,9 @@ class StatusChange(models.Model):
     from_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
     to_starts_at = models.DateTimeField("moved to", null=True, blank=True)
     to_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
+    # What else went with the change: "patient emailed" or "patient not emailed (staff
+    # chose)". Never patient data.
+    note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["changed_at", "pk"]
@@ -344,14 +367,53 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         status = f"{self.get_from_status_display() or '–'} → {self.get_to_status_display()}"
         if self.to_starts_at is None:
-            return status
+            return f"{status}; {self.note}" if self.note else status
         to = f"{format_clinic_time(self.to_starts_at)} ({self.get_to_modality_display()})"
         if self.from_starts_at is None:
             move = f"chose {to}"
         else:
             was = f"{format_clinic_time(self.from_starts_at)} ({self.get_from_modality_display()})"
             move = f"moved from {was} to {to}"
-        return move if self.from_status == self.to_status else f"{move}; {status}"
+        text = move if self.from_status == self.to_status else f"{move}; {status}"
+        return f"{text}; {self.note}" if self.note else text
+
+
+class ReminderState(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+
+
+class ConsultationReminder(models.Model):
+    """One reminder for one consultation time. The row is the claim: it is made (once, by
+    the unique constraint) by the run that sends it, so two runs never both send."""
+
+    request = models.ForeignKey(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="reminders"
+    )
+    hours_before = models.PositiveSmallIntegerField()
+    # The consultation time it reminds of: a move gives the new time reminders of its own.
+    starts_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=10, choices=ReminderState.choices, default=ReminderState.SENDING
+    )
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    # Only the exception's class name, as for the confirmation.
+    error = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "hours_before", "starts_at"], name="one_reminder_per_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours_before} h reminder for {self.request}"
 
 
 class StaffNote(models.Model):
