@@ -111,23 +111,27 @@ class Patient:
 def _ensure_open_slots() -> int:
     """Slots for this run when a reused database has none open: 8 weekdays, 4 a day.
 
-    They go on the first free days from 60 days ahead, after any earlier run's.
+    They belong to a new sample clinician licensed in New York (where the bench's patients
+    live), so they never overlap an earlier run's, and start two days ahead, inside the
+    booking window.
     """
     from datetime import time as clock
     from datetime import timedelta
 
     from django.utils import timezone
 
-    from consultations.models import AvailabilitySlot, Modality
+    from consultations.models import AvailabilitySlot, Clinician, Modality
     from consultations.services import availability_slot_series_create
 
-    if AvailabilitySlot.objects.bookable().exists():
+    if AvailabilitySlot.objects.bookable(state="NY").exists():
         return 0
-    start = timezone.localdate() + timedelta(days=60)
-    latest = AvailabilitySlot.objects.order_by("-starts_at").first()
-    if latest is not None:
-        start = max(start, timezone.localdate(latest.starts_at) + timedelta(days=1))
+    clinician = Clinician.objects.create(
+        display_name=f"Bench clinician {Clinician.objects.count() + 1} (sample)", is_sample=True
+    )
+    clinician.states.create(state="NY")
+    start = timezone.localdate() + timedelta(days=2)
     made, _ = availability_slot_series_create(
+        clinician=clinician,
         start_date=start,
         end_date=start + timedelta(days=11),
         weekdays=range(5),

@@ -120,12 +120,19 @@ def grow(times: int) -> None:
     ]
     Article.objects.bulk_create(copies, batch_size=200)
 
-    # Past slots, every 15 minutes back from yesterday, each with four requests.
+    # Past slots, every 15 minutes back from yesterday, each with four requests; 15
+    # minutes long, since one clinician's slots may not overlap.
     template = AvailabilitySlot.objects.order_by("starts_at").first()
     latest = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     have = AvailabilitySlot.objects.filter(starts_at__lt=latest).count()
     past = [
-        clone(template, starts_at=latest - timedelta(minutes=15 * n), capacity=4, held=0)
+        clone(
+            template,
+            starts_at=latest - timedelta(minutes=15 * n),
+            duration_minutes=15,
+            capacity=4,
+            held=0,
+        )
         for n in range(have + 1, SLOTS * times + 1)
     ]
     AvailabilitySlot.objects.bulk_create(past, batch_size=500)

@@ -13,13 +13,14 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from clinic.security import client_ip
-from consultations.models import ConsultationRequest, Status
+from consultations.agenda import agenda_url, own_clinician
+from consultations.models import Clinician, ConsultationRequest, Status
 from education.models import Article
 
 # Query strings of the colleagues' changelist filters that list the rows of these counts.
@@ -92,7 +93,8 @@ class ClinicAdminSite(admin.AdminSite):
         return super().index(request, extra_context)
 
     def at_a_glance(self, request) -> list[dict]:
-        """Three counts for the index page, each only for staff allowed to see its rows."""
+        """Three counts for the index page, each only for staff allowed to see its rows;
+        today's consultations also per clinician, each linking to their agenda."""
         items = []
         if request.user.has_perm("consultations.view_consultationrequest"):
             requests_url = reverse("admin:consultations_consultationrequest_changelist")
@@ -103,11 +105,33 @@ class ClinicAdminSite(admin.AdminSite):
                     "url": f"{requests_url}?status__exact={Status.NEW}",
                 }
             )
+            # One grouped count gives the total and each clinician's share.
+            per_clinician = dict(
+                ConsultationRequest.objects.today()
+                .order_by()
+                .values_list("slot__clinician")
+                .annotate(n=Count("pk"))
+            )
+            names = Clinician.objects.in_bulk(per_clinician)
             items.append(
                 {
                     "label": "Consultations today",
-                    "count": ConsultationRequest.objects.today().count(),
+                    "count": sum(per_clinician.values()),
                     "url": f"{requests_url}?{TODAY_FILTER}",
+                    "breakdown": [
+                        (str(names[pk]), n, agenda_url(clinician=pk))
+                        for pk, n in sorted(per_clinician.items(), key=lambda i: str(names[i[0]]))
+                    ],
+                }
+            )
+        elif (mine := own_clinician(request.user)) is not None:
+            items.append(
+                {
+                    "label": "Your consultations today",
+                    "count": ConsultationRequest.objects.today()
+                    .filter(slot__clinician=mine)
+                    .count(),
+                    "url": agenda_url(clinician=mine.pk),
                 }
             )
         if request.user.has_perm("education.view_article"):

@@ -117,13 +117,9 @@ CACHES = {
     # that would be one more service to run, secure and watch for a handful of counts an
     # hour. Its increment locks the row (clinic/cache_backends.py).
     "default": {"BACKEND": "clinic.cache_backends.DatabaseCache", "LOCATION": "clinic_cache"},
-    # Per-process memory: the public pages each worker keeps for itself, checked against
-    # the content version (clinic/page_cache.py). When full, the least recently used
-    # page goes, one at a time.
-    "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 256, "CULL_FREQUENCY": 256},
-    },
+    # Per-process memory, for copies each worker may keep for itself because they are
+    # checked against the content version: the clinic details (clinic/models.py).
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 # Each worker keeps rendered public pages (clinic/page_cache.py); off while debugging so
 # template edits show at once.
@@ -226,9 +222,17 @@ CLINIC_BOOKING_POST_LIMIT = env("CLINIC_BOOKING_POST_LIMIT", default="60/h")
 CLINIC_BOOKING_EMAIL_LIMIT = env.int("CLINIC_BOOKING_EMAIL_LIMIT", default=3)
 CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
 CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
-# How far ahead the booking form lists open times (a week at a time).
-CLINIC_BOOKING_HORIZON_DAYS = env.int("CLINIC_BOOKING_HORIZON_DAYS", default=56)
 CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
+# Booking rules (README, "Booking rules"), applied to what the booking page offers and to
+# every booking and move the service accepts (AvailabilitySlotQuerySet.bookable). The
+# notice is never shorter than the self-service cut-off, so a booked time can still be
+# changed online.
+CLINIC_BOOKING_MIN_NOTICE_HOURS = env.int("CLINIC_BOOKING_MIN_NOTICE_HOURS", default=24)
+CLINIC_BOOKING_HORIZON_DAYS = env.int("CLINIC_BOOKING_HORIZON_DAYS", default=60)
+CLINIC_BOOKING_BUFFER_MINUTES = env.int("CLINIC_BOOKING_BUFFER_MINUTES", default=0)
+# Empty (the default): no daily maximum.
+CLINIC_BOOKING_DAILY_MAX = env("CLINIC_BOOKING_DAILY_MAX", default="").strip()
+CLINIC_BOOKING_DAILY_MAX = int(CLINIC_BOOKING_DAILY_MAX) if CLINIC_BOOKING_DAILY_MAX else None
 # The booking limit counts per client address in the shared default cache. The address
 # is the one lockouts and the audit trail see (clinic/security.py): the peer, or behind a
 # proxy listed in DJANGO_TRUSTED_PROXIES the address it reports; otherwise every patient

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -22,34 +21,101 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from clinic.admin import DATETIME_OVERRIDES
+from consultations.agenda import agenda_view
 from consultations.formatting import clinic_zone, clinic_zone_name, format_clinic_time
 from consultations.forms import WEEKDAYS, SlotSeriesForm
 from consultations.models import (
     ACTIVE_STATUSES,
-    HANDLE_PERMISSION,
     AuditAction,
     AuditEvent,
     AvailabilitySlot,
+    Clinician,
+    ClinicianState,
     ConsultationRequest,
+    Location,
     Modality,
     StaffNote,
     Status,
     clinic_day_start,
-    request_handlers,
 )
-from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
     RequestClosed,
+    SlotOverlaps,
     SlotUnavailable,
     StatusChanged,
     audit_event_record,
+    availability_slot_save,
     availability_slot_series_create,
-    consultation_request_move,
     consultation_request_resend_confirmation,
     consultation_request_set_status,
     staff_note_add,
 )
+
+# ------------------------------------------------------------ clinicians, locations
+
+
+class ClinicianStateFormSet(forms.BaseInlineFormSet):
+    """In a table row the column heading is no label: name each box itself."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["state"].widget.attrs["aria-label"] = "Licensed state"
+        if "DELETE" in form.fields:
+            name = form.instance.get_state_display() if form.instance.pk else "this state"
+            form.fields["DELETE"].widget.attrs["aria-label"] = f"Delete {name}"
+
+
+class ClinicianStateInline(admin.TabularInline):
+    model = ClinicianState
+    formset = ClinicianStateFormSet
+    extra = 1
+    verbose_name_plural = "licensed states (video and phone consultations only with patients there)"
+
+
+@admin.register(Clinician)
+class ClinicianAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "licensed_in", "modalities", "is_active", "is_sample", "user"]
+    list_filter = ["is_active", "is_sample", "states__state"]
+    search_fields = ["display_name", "credentials"]
+    inlines = [ClinicianStateInline]
+    fields = [
+        "display_name",
+        "credentials",
+        "bio",
+        ("offers_video", "offers_phone", "offers_in_person"),
+        "is_active",
+        "is_sample",
+        "user",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").prefetch_related("states")
+
+    @admin.display(description="licensed in")
+    def licensed_in(self, clinician):
+        return ", ".join(s.state for s in clinician.states.all()) or "no state yet"
+
+    @admin.display(description="offers")
+    def modalities(self, clinician):
+        return ", ".join(m.label for m in Modality if clinician.offers(m))
+
+    def get_readonly_fields(self, request, obj=None):
+        # Whose consultations an account is shown as its own: administrators decide.
+        return [] if request.user.has_perm("auth.change_user") else ["user"]
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "one_line_address", "phone_display"]
+    search_fields = ["name", "address"]
+
+    @admin.display(description="phone")
+    def phone_display(self, location):
+        return format_html(
+            '<a href="tel:{}">{}</a>', location.phone.as_e164, location.phone.as_national
+        )
+
 
 # ---------------------------------------------------------------------------- slots
 
@@ -70,7 +136,15 @@ class SlotStateFilter(admin.SimpleListFilter):
         }.get(self.value(), lambda: queryset)()
 
 
-SLOT_AUDITED_FIELDS = ["starts_at", "duration_minutes", "modality", "capacity", "is_open"]
+SLOT_AUDITED_FIELDS = [
+    "clinician",
+    "location",
+    "starts_at",
+    "duration_minutes",
+    "modality",
+    "capacity",
+    "is_open",
+]
 
 
 def _slot_value(slot: AvailabilitySlot, name: str) -> str:
@@ -81,6 +155,8 @@ def _slot_value(slot: AvailabilitySlot, name: str) -> str:
         return slot.get_modality_display()
     if name == "is_open":
         return "yes" if slot.is_open else "no"
+    if name == "location":
+        return str(slot.location or "none")
     return str(getattr(slot, name))
 
 
@@ -89,7 +165,9 @@ def _series_summary(data: dict) -> str:
     times = ", ".join(f"{at:%H:%M}" for at in data["start_times"])
     places = f"{data['capacity']} place{'s' if data['capacity'] != 1 else ''}"
     return (
-        f"generated a series: {days} at {times} from {data['start_date']:%Y-%m-%d} to "
+        f"generated a series for {data['clinician']}"
+        + (f" at {data['location']}" if data.get("location") else "")
+        + f": {days} at {times} from {data['start_date']:%Y-%m-%d} to "
         f"{data['end_date']:%Y-%m-%d}, {Modality(data['modality']).label}, "
         f"{data['duration_minutes']} minutes, {places}"
     )
@@ -98,7 +176,15 @@ def _series_summary(data: dict) -> str:
 class AvailabilitySlotForm(forms.ModelForm):
     class Meta:
         model = AvailabilitySlot
-        fields = ["starts_at", "duration_minutes", "modality", "capacity", "is_open"]
+        fields = [
+            "clinician",
+            "location",
+            "starts_at",
+            "duration_minutes",
+            "modality",
+            "capacity",
+            "is_open",
+        ]
 
     def clean_capacity(self):
         capacity = self.cleaned_data["capacity"]
@@ -110,6 +196,44 @@ class AvailabilitySlotForm(forms.ModelForm):
         if capacity < 1:
             raise forms.ValidationError("Capacity must be at least 1.")
         return capacity
+
+    def clean(self):
+        cleaned = super().clean()
+        clinician = cleaned.get("clinician", self.instance.clinician if self.instance.pk else None)
+        modality = cleaned.get("modality", self.instance.modality)
+        starts_at = cleaned.get("starts_at", self.instance.starts_at)
+        duration = cleaned.get("duration_minutes", self.instance.duration_minutes)
+        if clinician and modality and not clinician.offers(modality):
+            self.add_error(
+                "modality",
+                f"{clinician} does not offer {Modality(modality).label} consultations "
+                "(see their page under Clinicians).",
+            )
+        if "location" in cleaned:
+            if modality == Modality.IN_PERSON and not cleaned["location"]:
+                self.add_error("location", "Choose where this in-person time is.")
+            elif modality != Modality.IN_PERSON:
+                cleaned["location"] = None  # video and phone happen nowhere in particular
+        if clinician and starts_at and duration:
+            other = (
+                AvailabilitySlot.objects.overlapping(
+                    clinician_id=clinician.pk,
+                    starts_at=starts_at,
+                    ends_at=starts_at + timedelta(minutes=duration),
+                )
+                .exclude(pk=self.instance.pk)
+                .first()
+            )
+            if other is not None:
+                raise forms.ValidationError(overlap_message(other))
+        return cleaned
+
+
+def overlap_message(other: AvailabilitySlot) -> str:
+    return (
+        f"{other.clinician} already has a slot then: {format_clinic_time(other.starts_at)}, "
+        f"{other.duration_minutes} minutes. One clinician's slots cannot overlap."
+    )
 
 
 class SlotListForm(forms.ModelForm):
@@ -127,9 +251,18 @@ class SlotListForm(forms.ModelForm):
 class AvailabilitySlotAdmin(admin.ModelAdmin):
     form = AvailabilitySlotForm
     formfield_overrides = DATETIME_OVERRIDES
-    list_display = ["when", "modality", "duration_minutes", "places", "is_open"]
+    list_display = [
+        "when",
+        "clinician",
+        "modality",
+        "location",
+        "duration_minutes",
+        "places",
+        "is_open",
+    ]
     list_editable = ["is_open"]
-    list_filter = [SlotStateFilter, "modality", "is_open"]
+    list_filter = [SlotStateFilter, "clinician", "location", "modality", "is_open"]
+    list_select_related = ["clinician", "location"]
     date_hierarchy = "starts_at"
     ordering = ["starts_at"]
     actions = ["open_slots", "close_slots"]
@@ -149,17 +282,32 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Patients booked against this time: moving it would silently change theirs.
         if obj is not None and obj.requests.exists():
-            return ["starts_at", "duration_minutes", "modality", "held"]
+            return ["clinician", "location", "starts_at", "duration_minutes", "modality", "held"]
         return ["held"]
 
     def get_fields(self, request, obj=None):
-        return ["starts_at", "duration_minutes", "modality", "capacity", "held", "is_open"]
+        return [
+            "clinician",
+            "location",
+            "starts_at",
+            "duration_minutes",
+            "modality",
+            "capacity",
+            "held",
+            "is_open",
+        ]
 
     # --- audit: every staff change to availability, like every change to a request
 
     def save_model(self, request, obj, form, change):
         before = AvailabilitySlot.objects.get(pk=obj.pk) if change else None
-        super().save_model(request, obj, form, change)
+        # The form checked for overlaps; the service checks again as it saves, for a
+        # colleague saving the same clinician's time in the same moment.
+        try:
+            availability_slot_save(slot=obj)
+        except SlotOverlaps as overlap:
+            self.message_user(request, overlap_message(overlap.slot), messages.ERROR)
+            return
         if before is None:
             places = f"{obj.capacity} place{'s' if obj.capacity != 1 else ''}"
             detail = (
@@ -239,6 +387,11 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path(
+                "agenda/",
+                self.admin_site.admin_view(lambda request: agenda_view(request, self.admin_site)),
+                name="consultations_agenda",
+            ),
+            path(
                 "generate/",
                 self.admin_site.admin_view(self.generate_series_view),
                 name="consultations_availabilityslot_generate",
@@ -261,7 +414,8 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
             )
             self.message_user(
                 request,
-                f"Created {created} slot(s); skipped {skipped} that already existed.",
+                f"Created {created} slot(s) for {form.cleaned_data['clinician']}; skipped "
+                f"{skipped} that would overlap their existing slots.",
                 messages.SUCCESS,
             )
             return redirect("admin:consultations_availabilityslot_changelist")
@@ -339,8 +493,8 @@ class StaffNoteInline(admin.TabularInline):
     model = StaffNote
     form = StaffNoteForm
     extra = 1
-    fields = ["text", "author_name", "created_at"]
-    readonly_fields = ["author_name", "created_at"]
+    fields = ["text", "author", "created_at"]
+    readonly_fields = ["author", "created_at"]
     verbose_name = "staff note"
     verbose_name_plural = "staff notes (add-only; kept with the author and time)"
 
@@ -350,19 +504,14 @@ class StaffNoteInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    # A name, not the admin's link to the user's page, which only managers may open.
-    @admin.display(description="author")
-    def author_name(self, obj):
-        return obj.author.get_username() if obj.author else "–"
-
     # Notes follow the request's own permissions, so roles need no separate note rights.
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("consultations.view_consultationrequest") or (
-            request.user.has_perm(HANDLE_PERMISSION)
+            request.user.has_perm("consultations.change_consultationrequest")
         )
 
     def has_add_permission(self, request, obj=None):
-        return request.user.has_perm(HANDLE_PERMISSION)
+        return request.user.has_perm("consultations.change_consultationrequest")
 
 
 SUBMITTED_FIELDS = [
@@ -445,57 +594,17 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-DONT_EMAIL_LABEL = "Don't email the patient about this change"
-DONT_EMAIL_HELP = (
-    "For example, when the patient asked for it by phone. Confirming, declining, cancelling "
-    "and moving email the patient otherwise. The choice is kept in the status history."
-)
-
-
-class SlotChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, slot):
-        return f"{format_clinic_time(slot.starts_at)}, {slot.get_modality_display()}"
-
-
 class ConsultationRequestAdminForm(forms.ModelForm):
-    move_to = SlotChoiceField(
-        queryset=AvailabilitySlot.objects.none(),
-        required=False,
-        label="Move to another time",
-        help_text="Open times with a place left. The request keeps its status; its old "
-        "time is freed.",
-    )
-    dont_email_patient = forms.BooleanField(
-        required=False, label=DONT_EMAIL_LABEL, help_text=DONT_EMAIL_HELP
-    )
-    video_link = forms.URLField(
-        required=False,
-        max_length=300,
-        assume_scheme="https",
-        help_text=ConsultationRequest._meta.get_field("video_link").help_text,
-    )
-
     class Meta:
         model = ConsultationRequest
-        fields = ["status", "assigned_to", "video_link"]
+        fields = ["status", "assigned_to"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "move_to" in self.fields:
-            self.fields["move_to"].queryset = (
-                AvailabilitySlot.objects.bookable()
-                .exclude(pk=self.instance.slot_id)
-                .order_by("starts_at")
-            )
         # The page carries the status it was shown with, so a change made meanwhile (the
         # patient cancelled from their link) is noticed rather than overwritten.
         if "status" in self.fields:  # absent for view-only staff
             self.fields["status"].show_hidden_initial = True
-        if "assigned_to" in self.fields:
-            # Whoever has it now stays a choice, even after a move to another role.
-            self.fields["assigned_to"].queryset = request_handlers(
-                keeping=self.instance.assigned_to_id
-            )
 
     @property
     def seen_status(self) -> str:
@@ -522,25 +631,6 @@ class ConsultationRequestAdminForm(forms.ModelForm):
                 "Ask the patient to book a new time."
             )
         return status
-
-    def clean_video_link(self):
-        link = self.cleaned_data["video_link"]
-        if link and not link.startswith("https://"):
-            raise forms.ValidationError("Use a secure link that starts with https://.")
-        return link
-
-    def clean(self):
-        cleaned = super().clean()
-        status = cleaned.get("status", self.instance.status)
-        if cleaned.get("move_to") and status not in ACTIVE_STATUSES:
-            self.add_error(
-                "move_to", "Only a request that is going ahead can move. Re-open it first."
-            )
-        return cleaned
-
-
-class RequestActionForm(ActionForm):
-    dont_email_patient = forms.BooleanField(required=False, label=DONT_EMAIL_LABEL)
 
 
 @admin.register(ConsultationRequest)
@@ -569,23 +659,10 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     fieldsets = [
         ("Requested", {"fields": SUBMITTED_FIELDS[:5]}),
         ("Submitted by the patient (read-only)", {"fields": SUBMITTED_FIELDS[5:]}),
-        (
-            "Handling",
-            {
-                "fields": [
-                    "status",
-                    "move_to",
-                    "dont_email_patient",
-                    "assigned_to",
-                    "video_link",
-                    "status_history",
-                ]
-            },
-        ),
+        ("Handling", {"fields": ["status", "assigned_to", "status_history"]}),
         ("Emails", {"fields": DELIVERY_FIELDS}),
     ]
     inlines = [StaffNoteInline]
-    action_form = RequestActionForm
     actions = [
         "mark_contacted",
         "mark_confirmed",
@@ -633,17 +710,6 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     def has_add_permission(self, request):
         return False  # requests come from patients through the booking form
 
-    def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
-        if self.has_change_permission(request, obj):
-            return fieldsets
-        # View-only staff get no form, so nothing to choose a time or an email with.
-        choices = {"move_to", "dont_email_patient"}
-        return [
-            (name, {**options, "fields": [f for f in options["fields"] if f not in choices]})
-            for name, options in fieldsets
-        ]
-
     def has_export_permission(self, request):
         return request.user.has_perm("consultations.export_consultationrequest")
 
@@ -679,32 +745,15 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
 
     def save_model(self, request, obj, form, change):
         changed = []
-        data = form.cleaned_data
-        email_patient = not data.get("dont_email_patient")
-        status_changes = "status" in form.changed_data
-        new_status, obj.status = obj.status, form.initial.get("status", obj.status)
-        if data.get("move_to") is not None:
-            new_slot = data["move_to"]
-            try:
-                consultation_request_move(
-                    consultation_request=obj,
-                    new_slot=new_slot,
-                    by=request.user,
-                    # Moved and confirmed at once: the one "confirmed" email has the new time.
-                    email_patient=email_patient
-                    and not (status_changes and new_status in STAFF_STATUS_EMAILS),
-                )
-                changed.append(f"moved to {format_clinic_time(new_slot.starts_at)}")
-            except (SlotUnavailable, RequestClosed):
-                messages.error(request, "The request was not moved: that time is no longer open.")
-        if status_changes:
+        if "status" in form.changed_data:
+            new_status = obj.status
+            obj.status = form.initial["status"]
             try:
                 consultation_request_set_status(
                     consultation_request=obj,
                     status=new_status,
                     by=request.user,
                     seen=[form.seen_status],
-                    email_patient=email_patient,
                 )
                 changed.append(f"status: {form.initial['status']} → {new_status}")
             except SlotUnavailable:
@@ -715,18 +764,10 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     f"The status was not changed: while this page was open it became "
                     f"“{Status(now.status).label}”. Check the request before changing it.",
                 )
-        if changed and not email_patient:
-            changed.append("patient not emailed")
         if "assigned_to" in form.changed_data:
-            assigned_to = data["assigned_to"]
-            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=assigned_to)
-            obj.assigned_to = assigned_to
-            changed.append(f"assigned to {assigned_to.get_username() if assigned_to else 'nobody'}")
-        if "video_link" in form.changed_data:
-            video_link = data["video_link"]
-            ConsultationRequest.objects.filter(pk=obj.pk).update(video_link=video_link)
-            obj.video_link = video_link
-            changed.append("video link set" if video_link else "video link removed")
+            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=obj.assigned_to)
+            who = obj.assigned_to.get_username() if obj.assigned_to else "nobody"
+            changed.append(f"assigned to {who}")
         if changed:
             audit_event_record(
                 http_request=request,
@@ -770,16 +811,11 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         """
         changed = skipped = 0
         closed = []
-        email_patient = request.POST.get("dont_email_patient") != "on"
         for obj in queryset.select_related("slot"):
             before = obj.status
             try:
                 did_change = consultation_request_set_status(
-                    consultation_request=obj,
-                    status=status,
-                    by=request.user,
-                    seen=ACTIVE_STATUSES,
-                    email_patient=email_patient,
+                    consultation_request=obj, status=status, by=request.user, seen=ACTIVE_STATUSES
                 )
             except SlotUnavailable:
                 did_change = False
@@ -792,8 +828,7 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     http_request=request,
                     action=AuditAction.CHANGE,
                     consultation_request=obj,
-                    detail=f"status: {before} → {status}"
-                    + ("" if email_patient else "; patient not emailed"),
+                    detail=f"status: {before} → {status}",
                 )
             else:
                 skipped += 1

@@ -3,13 +3,26 @@
 import hashlib
 import secrets
 from datetime import datetime, time, timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import (
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -52,6 +65,175 @@ def self_service_cutoff() -> datetime:
     return timezone.now() + timedelta(hours=settings.CLINIC_SELF_SERVICE_CUTOFF_HOURS)
 
 
+class ClinicianQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def licensed_in(self, state: str):
+        """Active clinicians licensed in `state`: the only ones who may see its patients
+        by video or phone."""
+        return self.active().filter(states__state=state).distinct()
+
+
+class Clinician(models.Model):
+    """Someone patients book a consultation with."""
+
+    display_name = models.CharField(
+        "name shown to patients",
+        max_length=100,
+        blank=True,
+        help_text="Leave empty to show “a clinician” instead of a name.",
+    )
+    credentials = models.CharField(
+        max_length=80, blank=True, help_text="For example MD or PMHNP-BC."
+    )
+    bio = models.TextField("short bio", max_length=600, blank=True)
+    offers_video = models.BooleanField("offers video calls", default=True)
+    offers_phone = models.BooleanField("offers phone calls", default=True)
+    offers_in_person = models.BooleanField("sees people in person", default=True)
+    is_active = models.BooleanField(
+        "active", default=True, help_text="Untick to stop patients booking their times."
+    )
+    is_sample = models.BooleanField(
+        default=False, help_text="Made by load_sample_slots for trying the site: not a real person."
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="clinician",
+        limit_choices_to={"is_staff": True},
+        verbose_name="staff account",
+        help_text="Their sign-in, so the agenda shows them their own consultations first.",
+    )
+
+    objects = ClinicianQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["display_name", "pk"]
+
+    def __str__(self) -> str:
+        name = self.display_name or f"Clinician {self.pk or 'new'} (shown as “a clinician”)"
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+    @property
+    def name_for_patients(self) -> str:
+        """'Dr. Ana Ruiz, MD', or 'a clinician' when staff prefer no name."""
+        if not self.display_name:
+            return "a clinician"
+        return f"{self.display_name}, {self.credentials}" if self.credentials else self.display_name
+
+    def offers(self, modality: str) -> bool:
+        return {
+            Modality.VIDEO: self.offers_video,
+            Modality.PHONE: self.offers_phone,
+            Modality.IN_PERSON: self.offers_in_person,
+        }[modality]
+
+
+class ClinicianState(models.Model):
+    """A US state where a clinician is licensed: video and phone consultations with
+    patients in that state are legal only then."""
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="states")
+    state = models.CharField(max_length=2, choices=US_STATES)
+
+    class Meta:
+        ordering = ["state"]
+        verbose_name = "licensed state"
+        constraints = [
+            models.UniqueConstraint(fields=["clinician", "state"], name="clinician_state_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_state_display()
+
+
+class Location(models.Model):
+    """A site where patients are seen in person. A clinic with one site has one."""
+
+    name = models.CharField(max_length=100)
+    address = models.TextField(help_text="As it goes on an envelope, over two or three lines.")
+    phone = PhoneNumberField(
+        max_length=32, region="US", help_text="This site's phone, for example (212) 555-0123."
+    )
+    directions = models.TextField(
+        blank=True, help_text="Optional: parking, the entrance, the nearest stop."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def one_line_address(self) -> str:
+        return ", ".join(line.strip() for line in self.address.splitlines() if line.strip())
+
+
+class UTCTimeRange(Func):
+    """tsrange [starts_at, starts_at + duration_minutes) in UTC wall time, for the slot
+    overlap constraint. timestamptz + interval is only STABLE in PostgreSQL (it reads the
+    session's zone), and an index may use only IMMUTABLE expressions; at a fixed zone it
+    is."""
+
+    output_field = DateTimeField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        starts_sql, starts_params = compiler.compile(self.source_expressions[0])
+        minutes_sql, minutes_params = compiler.compile(self.source_expressions[1])
+        utc = f"({starts_sql} AT TIME ZONE 'UTC')"
+        sql = f"tsrange({utc}, {utc} + make_interval(mins => {minutes_sql}), '[)')"
+        return sql, (*starts_params, *starts_params, *minutes_params)
+
+
+class PostgreSQLExclusionConstraint(ExclusionConstraint):
+    """An exclusion constraint on PostgreSQL, and nothing elsewhere: SQLite has no such
+    constraint, so there the service checks inside the transaction that writes (SQLite
+    transactions here are IMMEDIATE: writers queue, so the check cannot race). Form
+    validation is left to the service too, so there is one message for one rule."""
+
+    def constraint_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().constraint_sql(model, schema_editor)
+
+    def create_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().create_sql(model, schema_editor)
+
+    def remove_sql(self, model, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return None
+        return super().remove_sql(model, schema_editor)
+
+    def validate(self, model, instance, exclude=None, using="default"):
+        return
+
+
+# When a slot ends, as a query expression (works on PostgreSQL and SQLite).
+SLOT_ENDS_AT = ExpressionWrapper(
+    F("starts_at")
+    + ExpressionWrapper(
+        # As a plain integer: SQLite multiplies a duration only by one of the basic types.
+        ExpressionWrapper(F("duration_minutes"), output_field=IntegerField())
+        * Value(timedelta(minutes=1)),
+        output_field=DurationField(),
+    ),
+    output_field=DateTimeField(),
+)
+
+
+def earliest_bookable_start() -> datetime:
+    """The soonest start a patient may book: the minimum notice ahead, and never inside
+    the self-service cut-off (a booked time can always still be changed online)."""
+    notice = timezone.now() + timedelta(hours=settings.CLINIC_BOOKING_MIN_NOTICE_HOURS)
+    return max(notice, self_service_cutoff())
+
+
 class AvailabilitySlotQuerySet(models.QuerySet):
     def upcoming(self):
         return self.filter(starts_at__gt=timezone.now())
@@ -63,16 +245,73 @@ class AvailabilitySlotQuerySet(models.QuerySet):
     def full(self):
         return self.filter(held__gte=F("capacity"))
 
-    def bookable(self):
-        """Open, in the future and with a place left: what a patient can book now."""
-        return self.open_to_patients().filter(held__lt=F("capacity"))
+    def overlapping(self, *, clinician_id: int, starts_at: datetime, ends_at: datetime):
+        """This clinician's slots that share any minute with [starts_at, ends_at)."""
+        return self.alias(ends_at=SLOT_ENDS_AT).filter(
+            clinician_id=clinician_id, starts_at__lt=ends_at, ends_at__gt=starts_at
+        )
 
-    def bookable_online(self):
-        """Bookable, and far enough ahead that the patient can still change it online."""
-        return self.bookable().filter(starts_at__gte=self_service_cutoff())
+    def bookable(self, *, state: str | None = None):
+        """What a patient can book now, under every booking rule (README, "Booking rules"):
+        open, a place left, no sooner than the minimum notice and no further ahead than
+        the horizon, with an active clinician whose day is not full
+        (CLINIC_BOOKING_DAILY_MAX) and who has no consultation within the buffer.
+
+        With `state`, only what a patient there may legally book: video and phone times
+        with a clinician licensed in that state, and in-person times at any location.
+        """
+        now = timezone.now()
+        slots = self.filter(
+            is_open=True,
+            held__lt=F("capacity"),
+            starts_at__gte=earliest_bookable_start(),
+            starts_at__lte=now + timedelta(days=settings.CLINIC_BOOKING_HORIZON_DAYS),
+            clinician__is_active=True,
+        )
+        if state is not None:
+            licensed = ClinicianState.objects.filter(clinician=OuterRef("clinician"), state=state)
+            slots = slots.filter(Q(modality=Modality.IN_PERSON) | Exists(licensed))
+        daily_max = settings.CLINIC_BOOKING_DAILY_MAX
+        if daily_max is not None:
+            day = TruncDate("starts_at", tzinfo=clinic_zone())
+            that_day = (
+                AvailabilitySlot.objects.alias(day=day)
+                .filter(clinician=OuterRef("clinician"), day=OuterRef("day"))
+                .values("clinician")
+                .annotate(booked=Sum("held"))
+                .values("booked")
+            )
+            slots = slots.alias(day=day, booked_that_day=Coalesce(Subquery(that_day), 0)).filter(
+                booked_that_day__lt=daily_max
+            )
+        buffer = timedelta(minutes=settings.CLINIC_BOOKING_BUFFER_MINUTES)
+        if buffer:
+            # A booked slot of the same clinician that ends less than the buffer before
+            # this one starts, or starts less than the buffer after it ends.
+            too_close = (
+                AvailabilitySlot.objects.alias(ends_at=SLOT_ENDS_AT)
+                .filter(
+                    clinician=OuterRef("clinician"),
+                    held__gt=0,
+                    starts_at__lt=OuterRef("ends_at") + buffer,
+                    ends_at__gt=OuterRef("starts_at") - buffer,
+                )
+                .exclude(pk=OuterRef("pk"))
+            )
+            slots = slots.alias(ends_at=SLOT_ENDS_AT).filter(~Exists(too_close))
+        return slots
 
 
 class AvailabilitySlot(models.Model):
+    clinician = models.ForeignKey(Clinician, on_delete=models.PROTECT, related_name="slots")
+    location = models.ForeignKey(
+        Location,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="slots",
+        help_text="Where, for an in-person time; empty for video and phone.",
+    )
     starts_at = models.DateTimeField("starts at")
     duration_minutes = models.PositiveSmallIntegerField("duration (minutes)", default=30)
     modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.VIDEO)
@@ -94,7 +333,25 @@ class AvailabilitySlot(models.Model):
             models.CheckConstraint(
                 condition=Q(held__lte=F("capacity")), name="slot_within_capacity"
             ),
-            models.UniqueConstraint(fields=["starts_at", "modality"], name="unique_slot_time"),
+            models.CheckConstraint(
+                condition=Q(modality=Modality.IN_PERSON, location__isnull=False)
+                | (~Q(modality=Modality.IN_PERSON) & Q(location__isnull=True)),
+                name="slot_location_only_in_person",
+                violation_error_message="An in-person slot needs a location; video and "
+                "phone slots have none.",
+            ),
+            models.UniqueConstraint(
+                fields=["clinician", "starts_at"], name="one_slot_per_clinician_start"
+            ),
+            # Two slots of one clinician never share a minute (PostgreSQL; on SQLite the
+            # service checks: availability_slot_save, availability_slot_series_create).
+            PostgreSQLExclusionConstraint(
+                name="slot_no_overlap_per_clinician",
+                expressions=[
+                    ("clinician", RangeOperators.EQUAL),
+                    (UTCTimeRange("starts_at", "duration_minutes"), RangeOperators.OVERLAPS),
+                ],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -255,20 +512,6 @@ class ConsultationRequest(models.Model):
     confirmation_email_sent_at = models.DateTimeField(null=True, blank=True)
     staff_notified_at = models.DateTimeField(null=True, blank=True)
 
-    video_link = models.URLField(
-        "video link",
-        max_length=300,
-        blank=True,
-        help_text="For a video consultation: the link the patient joins by. The confirmation "
-        "email and the reminders give it.",
-    )
-    # The SEQUENCE the next calendar file for this request carries. Each file sent takes
-    # the next number, so a patient's calendar always replaces the event with the newest.
-    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
-    # When the request got its current time (booked or moved): reminders that were due
-    # before then are not sent.
-    slot_chosen_at = models.DateTimeField(null=True, blank=True, editable=False)
-
     # The random key inside the patient's signed manage link, and a hash of the one-time
     # form token that created the request (so a replayed form finds its first request).
     manage_key = models.CharField(
@@ -309,32 +552,9 @@ class ConsultationRequest(models.Model):
             return "too_late"
         return ""
 
-    def calendar_uid(self) -> str:
-        """One UID for the request's whole life, so every calendar file updates one event."""
-        host = urlsplit(settings.CLINIC_SITE_URL).hostname or "localhost"
-        return f"{self.reference}@{host}"
-
     def get_discuss_topics_display(self) -> str:
         labels = dict(DiscussTopic.choices)
         return ", ".join(labels.get(code, code) for code in self.discuss_topics.split(",") if code)
-
-
-# Handling a request (its status, who has it, notes) is changing it: the one permission
-# the admin checks, and the one that decides who can be assigned a request.
-HANDLE_PERMISSION = "consultations.change_consultationrequest"
-
-
-def request_handlers(*, keeping=None):
-    """Active staff whose role may handle requests (superusers included), and `keeping`
-    (a user id) whatever their role now: whoever has a request stays a choice for it."""
-    app_label, codename = HANDLE_PERMISSION.split(".")
-    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-    may = Q(is_active=True, is_staff=True) & (
-        Q(is_superuser=True) | Q(user_permissions__in=granted) | Q(groups__permissions__in=granted)
-    )
-    if keeping is not None:
-        may |= Q(pk=keeping)
-    return get_user_model().objects.filter(may).distinct()
 
 
 class StatusChange(models.Model):
@@ -357,9 +577,6 @@ class StatusChange(models.Model):
     from_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
     to_starts_at = models.DateTimeField("moved to", null=True, blank=True)
     to_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
-    # What else went with the change: "patient emailed" or "patient not emailed (staff
-    # chose)". Never patient data.
-    note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["changed_at", "pk"]
@@ -367,53 +584,14 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         status = f"{self.get_from_status_display() or '–'} → {self.get_to_status_display()}"
         if self.to_starts_at is None:
-            return f"{status}; {self.note}" if self.note else status
+            return status
         to = f"{format_clinic_time(self.to_starts_at)} ({self.get_to_modality_display()})"
         if self.from_starts_at is None:
             move = f"chose {to}"
         else:
             was = f"{format_clinic_time(self.from_starts_at)} ({self.get_from_modality_display()})"
             move = f"moved from {was} to {to}"
-        text = move if self.from_status == self.to_status else f"{move}; {status}"
-        return f"{text}; {self.note}" if self.note else text
-
-
-class ReminderState(models.TextChoices):
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Not sent"
-
-
-class ConsultationReminder(models.Model):
-    """One reminder for one consultation time. The row is the claim: it is made (once, by
-    the unique constraint) by the run that sends it, so two runs never both send."""
-
-    request = models.ForeignKey(
-        ConsultationRequest, on_delete=models.CASCADE, related_name="reminders"
-    )
-    hours_before = models.PositiveSmallIntegerField()
-    # The consultation time it reminds of: a move gives the new time reminders of its own.
-    starts_at = models.DateTimeField()
-    state = models.CharField(
-        max_length=10, choices=ReminderState.choices, default=ReminderState.SENDING
-    )
-    claimed_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=1)
-    # Only the exception's class name, as for the confirmation.
-    error = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["-claimed_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["request", "hours_before", "starts_at"], name="one_reminder_per_time"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.hours_before} h reminder for {self.request}"
+        return move if self.from_status == self.to_status else f"{move}; {status}"
 
 
 class StaffNote(models.Model):

@@ -22,15 +22,17 @@ from consultations.models import (
     PLACE_FREEING_STATUSES,
     AuditEvent,
     AvailabilitySlot,
+    Clinician,
     ConsultationRequest,
     EmailStatus,
+    Location,
+    Modality,
     StaffNote,
     Status,
     StatusChange,
     form_token_hash,
     new_reference,
 )
-from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.services import shared_self_check_save
 from consultations.self_check.sharing import SelfCheckAnswers
 
@@ -38,7 +40,16 @@ logger = logging.getLogger(__name__)
 
 
 class SlotUnavailable(Exception):
-    """The slot is closed, past or full."""
+    """The slot is closed, past or full, or a booking rule or the patient's state rules
+    it out (AvailabilitySlotQuerySet.bookable)."""
+
+
+class SlotOverlaps(Exception):
+    """The clinician already has a slot at part of that time; `slot` is one of them."""
+
+    def __init__(self, slot: AvailabilitySlot):
+        super().__init__("overlaps another slot of the same clinician")
+        self.slot = slot
 
 
 class DuplicateSubmission(Exception):
@@ -66,11 +77,17 @@ class TooLateToChange(Exception):
     """The appointment is inside the self-service cut-off, or the request is closed."""
 
 
-def availability_slot_hold(*, slot_id: int) -> None:
-    """Take one place in a bookable slot, or raise SlotUnavailable."""
-    taken = AvailabilitySlot.objects.bookable().filter(pk=slot_id).update(held=F("held") + 1)
-    if taken == 0:
-        raise SlotUnavailable
+def availability_slot_hold(*, slot_id: int, state: str | None = None) -> None:
+    """Take one place in a slot that is bookable (for a patient in `state`, if given),
+    or raise SlotUnavailable."""
+    with transaction.atomic():
+        # The daily maximum and the buffer read the clinician's other slots. Lock the
+        # clinician first, so two bookings with them queue instead of both counting the
+        # day before either adds to it. (SQLite: the IMMEDIATE transaction already queues.)
+        Clinician.objects.select_for_update(of=("self",)).filter(slots__pk=slot_id).first()
+        bookable = AvailabilitySlot.objects.bookable(state=state).filter(pk=slot_id)
+        if bookable.update(held=F("held") + 1) == 0:
+            raise SlotUnavailable
 
 
 def availability_slot_release(*, slot_id: int) -> None:
@@ -96,17 +113,6 @@ def _enqueue_patient_cancellation_notice(request_id: int) -> None:
 
     # robust, as above: the cancel is committed whether or not its email can be queued.
     transaction.on_commit(lambda: send_patient_cancellation_notice.enqueue(request_id), robust=True)
-
-
-def _enqueue_patient_update(request_id: int, change: str) -> None:
-    from consultations.tasks import send_patient_update
-
-    # robust, as above: the change is committed whether or not its email can be queued.
-    transaction.on_commit(lambda: send_patient_update.enqueue(request_id, change), robust=True)
-
-
-def _email_note(email_patient: bool) -> str:
-    return "patient emailed" if email_patient else "patient not emailed (staff chose)"
 
 
 def consultation_request_create(
@@ -164,7 +170,6 @@ def consultation_request_create(
                     status=Status.NEW,
                     status_changed_at=now,
                     created_at=now,
-                    slot_chosen_at=now if slot is not None else None,
                     submission_token_hash=token_hash,
                 )
                 StatusChange.objects.create(
@@ -195,14 +200,8 @@ def consultation_request_set_status(
     status: str,
     by=None,
     seen: Iterable[str] | None = None,
-    email_patient: bool = False,
 ) -> bool:
     """Move a request to `status`, recording who and when; frees or re-takes its place.
-
-    Staff (`by`) confirming, declining or cancelling tell the patient by email, with the
-    calendar file that updates or removes the event, unless `email_patient` is False;
-    either way the choice is kept in the request's history. (The patient's own cancel
-    sends its email itself.)
 
     Cancelling or declining frees the place. Re-opening a cancelled or declined request
     takes a place again and raises SlotUnavailable if there is none. Returns False when
@@ -224,17 +223,13 @@ def consultation_request_set_status(
             availability_slot_hold(slot_id=current.slot_id)
             updates["holds_place"] = True
         ConsultationRequest.objects.filter(pk=current.pk).update(**updates)
-        patient_email = STAFF_STATUS_EMAILS.get(status) if by is not None else None
         StatusChange.objects.create(
             request=current,
             from_status=current.status,
             to_status=status,
             changed_at=updates["status_changed_at"],
             changed_by=by,
-            note=_email_note(email_patient) if patient_email else "",
         )
-        if patient_email and email_patient:
-            _enqueue_patient_update(current.pk, patient_email)
     for field, value in updates.items():
         setattr(consultation_request, field, value)
     return True
@@ -260,82 +255,47 @@ def consultation_request_cancel_by_patient(*, consultation_request: Consultation
 
 
 def consultation_request_move(
-    *,
-    consultation_request: ConsultationRequest,
-    new_slot: AvailabilitySlot,
-    by=None,
-    email_patient: bool = True,
+    *, consultation_request: ConsultationRequest, new_slot: AvailabilitySlot
 ) -> None:
     """Move a request to another slot: hold the new place and free the old one, atomically.
 
-    From the patient's link (`by` None): only before the self-service cut-off; the request
-    goes back to "new" so staff confirm the new time, the patient gets a fresh
-    confirmation and the clinic a notice. By staff (`by`): any request still going ahead
-    (else RequestClosed), keeping its status; the patient is emailed the new time unless
-    `email_patient` is False, and the choice is kept in the history. Either way the
-    calendar file sent updates the patient's one event, reminders follow the new time, and
-    the status history keeps both times.
+    The request goes back to "new" so staff confirm the new time, and the patient gets a
+    fresh confirmation. The status history keeps both times.
     """
     with transaction.atomic():
-        current = (
-            ConsultationRequest.objects.select_for_update(of=("self",))
-            .select_related("slot")
-            .get(pk=consultation_request.pk)
-        )
-        if by is None:
-            _check_self_service_allowed(current)
-        elif not current.is_active:
-            raise RequestClosed
+        current = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
+        _check_self_service_allowed(current)
         if current.slot_id == new_slot.pk:
             return
-        availability_slot_hold(slot_id=new_slot.pk)
+        # Free the old place first, so it counts neither against the clinician's day nor
+        # the buffer; if the new time cannot be held, the transaction puts it back.
         if current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
+        availability_slot_hold(slot_id=new_slot.pk, state=current.state)
         now = timezone.now()
-        status = Status.NEW if by is None else current.status
-        updates = {
-            "slot": new_slot,
-            "holds_place": True,
-            "preferred_times": "",
-            "slot_chosen_at": now,
-        }
-        if by is None:
-            updates.update(
-                confirmation_email_status=EmailStatus.PENDING, confirmation_email_error=""
-            )
-        if status != current.status:
-            updates.update(status=status, status_changed_at=now)
-        ConsultationRequest.objects.filter(pk=current.pk).update(**updates)
         old_slot = current.slot
+        ConsultationRequest.objects.filter(pk=current.pk).update(
+            slot=new_slot,
+            holds_place=True,
+            preferred_times="",
+            status=Status.NEW,
+            status_changed_at=now,
+            confirmation_email_status=EmailStatus.PENDING,
+            confirmation_email_error="",
+        )
         StatusChange.objects.create(
             request=current,
             from_status=current.status,
-            to_status=status,
+            to_status=Status.NEW,
             changed_at=now,
-            changed_by=by,
             from_starts_at=old_slot.starts_at if old_slot else None,
             from_modality=old_slot.modality if old_slot else "",
             to_starts_at=new_slot.starts_at,
             to_modality=new_slot.modality,
-            note=_email_note(email_patient) if by is not None else "",
         )
-        if by is None:
-            _enqueue_emails(current.pk)
-            _enqueue_staff_change_notice(current.pk, "moved")
-        elif email_patient:
-            _enqueue_patient_update(current.pk, "moved")
+        _enqueue_emails(current.pk)
+        _enqueue_staff_change_notice(current.pk, "moved")
     consultation_request.refresh_from_db()
-
-
-def consultation_request_calendar_sequence_take(*, request_id: int) -> int:
-    """The SEQUENCE for the calendar file about to be sent, and one higher for the next:
-    every file a patient gets outranks the ones before it."""
-    with transaction.atomic():
-        ConsultationRequest.objects.filter(pk=request_id).update(
-            calendar_sequence=F("calendar_sequence") + 1
-        )
-        taken = ConsultationRequest.objects.values_list("calendar_sequence", flat=True)
-        return taken.get(pk=request_id) - 1
 
 
 def consultation_request_resend_confirmation(*, consultation_request: ConsultationRequest) -> None:
@@ -382,8 +342,45 @@ def audit_event_record(
     )
 
 
+def _first_overlap(*, clinician_id: int, starts_at, ends_at, exclude_pk=None):
+    overlapping = AvailabilitySlot.objects.overlapping(
+        clinician_id=clinician_id, starts_at=starts_at, ends_at=ends_at
+    )
+    if exclude_pk is not None:
+        overlapping = overlapping.exclude(pk=exclude_pk)
+    return overlapping.order_by("starts_at").first()
+
+
+def availability_slot_save(*, slot: AvailabilitySlot) -> AvailabilitySlot:
+    """Save a new or changed slot, unless it overlaps another of its clinician's slots
+    (SlotOverlaps). PostgreSQL's exclusion constraint backs the check; on SQLite the
+    check runs inside the saving transaction, which writers take in turn."""
+    try:
+        with transaction.atomic():
+            other = _first_overlap(
+                clinician_id=slot.clinician_id,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                exclude_pk=slot.pk,
+            )
+            if other is not None:
+                raise SlotOverlaps(other)
+            slot.save()
+    except IntegrityError:
+        # A colleague saved an overlapping slot in the same moment (PostgreSQL).
+        other = _first_overlap(
+            clinician_id=slot.clinician_id, starts_at=slot.starts_at, ends_at=slot.ends_at
+        )
+        if other is None:
+            raise
+        raise SlotOverlaps(other) from None
+    return slot
+
+
 def availability_slot_series_create(
     *,
+    clinician: Clinician,
+    location: Location | None = None,
     start_date: date,
     end_date: date,
     weekdays: Iterable[int],
@@ -392,33 +389,49 @@ def availability_slot_series_create(
     modality: str,
     capacity: int = 1,
 ) -> tuple[int, int]:
-    """Create a slot on each chosen weekday (0 = Monday) at each start time, in the clinic's
-    zone, from start_date to end_date inclusive. Existing slots are skipped.
+    """Create a slot with `clinician` (at `location`, for in person) on each chosen
+    weekday (0 = Monday) at each start time, in the clinic's zone, from start_date to
+    end_date inclusive. Times that would overlap one of the clinician's slots, existing
+    or made earlier in the series, are skipped.
 
     Returns (created, skipped).
     """
     weekdays = set(weekdays)
     start_times = sorted(set(start_times))
     zone = clinic_zone()
+    length = timedelta(minutes=duration_minutes)
     wanted: list[datetime] = []
     day = start_date
     while day <= end_date:
         if day.weekday() in weekdays:
             wanted.extend(datetime.combine(day, at, tzinfo=zone) for at in start_times)
         day += timedelta(days=1)
-    existing = set(
-        AvailabilitySlot.objects.filter(starts_at__in=wanted, modality=modality).values_list(
-            "starts_at", flat=True
-        )
-    )
-    new = [
-        AvailabilitySlot(
-            starts_at=at, duration_minutes=duration_minutes, modality=modality, capacity=capacity
-        )
-        for at in wanted
-        if at not in existing
-    ]
+    if not wanted:
+        return 0, 0
     with transaction.atomic():
+        # Inside the transaction, so on SQLite no other writer adds a slot between this
+        # read and the insert; on PostgreSQL the exclusion constraint refuses one.
+        taken = [
+            (slot.starts_at, slot.ends_at)
+            for slot in AvailabilitySlot.objects.overlapping(
+                clinician_id=clinician.pk, starts_at=wanted[0], ends_at=wanted[-1] + length
+            )
+        ]
+        new = []
+        for at in wanted:
+            if any(start < at + length and at < end for start, end in taken):
+                continue
+            taken.append((at, at + length))
+            new.append(
+                AvailabilitySlot(
+                    clinician=clinician,
+                    location=location if modality == Modality.IN_PERSON else None,
+                    starts_at=at,
+                    duration_minutes=duration_minutes,
+                    modality=modality,
+                    capacity=capacity,
+                )
+            )
         AvailabilitySlot.objects.bulk_create(new)
     return len(new), len(wanted) - len(new)
 

@@ -142,17 +142,54 @@ class ReferenceFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(int)
 
 
+class ClinicianFactory(factory.django.DjangoModelFactory):
+    """An active clinician offering every modality, licensed in New York unless told
+    (`states=["NJ", "PA"]`)."""
+
+    class Meta:
+        model = "consultations.Clinician"
+        skip_postgeneration_save = True
+
+    display_name = factory.Sequence(lambda n: f"Dr. Sample {n}")
+    credentials = "MD"
+
+    @factory.post_generation
+    def states(obj, create, extracted, **kwargs):
+        if create:
+            for state in ["NY"] if extracted is None else extracted:
+                obj.states.create(state=state)
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "consultations.Location"
+
+    name = factory.Sequence(lambda n: f"Site {n}")
+    address = factory.Sequence(lambda n: f"{n} Example Street\nSpringfield, NY 10001")
+    phone = "+12125550123"
+
+
 class AvailabilitySlotFactory(factory.django.DjangoModelFactory):
+    """A video slot three days ahead or more (inside the booking window), with a clinician
+    of its own unless given one."""
+
     class Meta:
         model = "consultations.AvailabilitySlot"
 
+    clinician = factory.SubFactory(ClinicianFactory)
+    # Wraps after about six weeks, inside the default 60-day booking horizon.
     starts_at = factory.Sequence(
-        lambda n: (timezone.now() + timedelta(days=3, hours=n)).replace(
+        lambda n: (timezone.now() + timedelta(days=3, hours=n % 1000)).replace(
             minute=0, second=0, microsecond=0
         )
     )
     duration_minutes = 30
     modality = "video"
+    location = factory.Maybe(
+        factory.LazyAttribute(lambda slot: slot.modality == "in_person"),
+        yes_declaration=factory.SubFactory(LocationFactory),
+        no_declaration=None,
+    )
     capacity = 1
 
 

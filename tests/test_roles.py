@@ -22,7 +22,7 @@ from consultations.models import (
     StatusChange,
 )
 from education.models import FAQ, Article, Contributor, GlossaryTerm, Reference, Topic
-from tests.factories import UserFactory
+from tests.factories import ClinicianFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +61,7 @@ def make_article(**fields) -> Article:
 
 def make_slot(starts_at=None, **fields) -> AvailabilitySlot:
     starts_at = starts_at or timezone.now() + datetime.timedelta(days=3)
+    fields.setdefault("clinician", ClinicianFactory())
     return AvailabilitySlot.objects.create(starts_at=starts_at, **fields)
 
 

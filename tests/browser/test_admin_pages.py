@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from clinic.models import ClinicDetails
-from consultations.models import AvailabilitySlot, ConsultationRequest
+from consultations.models import AvailabilitySlot, ConsultationRequest, Location
 from education import services
 from education.models import Article, GlossaryTerm
 from tests.browser import audit
@@ -47,6 +47,11 @@ def admin_pages() -> list[str]:
         reverse("admin:consultations_availabilityslot_add"),
         reverse("admin:consultations_availabilityslot_change", args=[slot.pk]),
         reverse("admin:consultations_availabilityslot_generate"),
+        reverse("admin:consultations_agenda") + "?span=week",
+        reverse("admin:consultations_clinician_changelist"),
+        reverse("admin:consultations_clinician_change", args=[slot.clinician_id]),
+        reverse("admin:consultations_location_changelist"),
+        reverse("admin:consultations_location_change", args=[Location.objects.first().pk]),
         reverse("admin:consultations_auditevent_changelist"),
         reverse("admin:clinic_clinicdetails_change", args=[ClinicDetails.objects.cached().pk]),
         reverse("admin:otp_totp_totpdevice_changelist"),

@@ -12,7 +12,12 @@ from django.utils import timezone
 from consultations.formatting import format_clinic_time
 from consultations.models import AuditAction, AuditEvent, AvailabilitySlot, EmailStatus, Status
 from consultations.tokens import manage_token_make
-from tests.factories import AvailabilitySlotFactory, ConsultationRequestFactory, UserFactory
+from tests.factories import (
+    AvailabilitySlotFactory,
+    ClinicianFactory,
+    ConsultationRequestFactory,
+    UserFactory,
+)
 from tests.page_forms import form_with_button, link_to
 
 pytestmark = pytest.mark.django_db
@@ -164,12 +169,14 @@ def _slot_events():
 
 
 def test_adding_and_editing_a_slot_is_audited(client, coordinator):
+    clinician = ClinicianFactory(display_name="Dr. Audit")
     add_url = reverse("admin:consultations_availabilityslot_add")
     form = form_with_button(client.get(add_url).content.decode(), "Save")
     day = timezone.localdate() + timedelta(days=10)
     data = form.submission(
         "Save",
         typed={"starts_at_0": day.isoformat(), "starts_at_1": "09:30", "capacity": "2"},
+        clinician=str(clinician.pk),
         modality="phone",
     )
     assert client.post(add_url, data).status_code == 302
@@ -233,6 +240,7 @@ def test_deleting_a_slot_is_audited(client, coordinator):
 
 
 def test_a_generated_series_is_audited(client, coordinator):
+    clinician = ClinicianFactory(display_name="Dr. Audit")
     url = reverse("admin:consultations_availabilityslot_generate")
     form = form_with_button(client.get(url).content.decode(), "Generate slots")
     start = date(2030, 1, 7)  # a Monday
@@ -246,14 +254,15 @@ def test_a_generated_series_is_audited(client, coordinator):
             "capacity": "2",
         },
         weekdays=["0", "2"],
+        clinician=str(clinician.pk),
         modality="phone",
     )
     assert client.post(url, data).status_code == 302
     event = AuditEvent.objects.get()
     assert (event.action, event.count, event.user) == (AuditAction.ADD, 4, coordinator)
     assert event.detail == (
-        "generated a series: Monday, Wednesday at 09:00, 14:30 from 2030-01-07 to "
-        "2030-01-13, phone call, 45 minutes, 2 places; created 4, skipped 0"
+        "generated a series for Dr. Audit, MD: Monday, Wednesday at 09:00, 14:30 from "
+        "2030-01-07 to 2030-01-13, phone call, 45 minutes, 2 places; created 4, skipped 0"
     )
     reader = UserFactory()
     reader.user_permissions.set(Permission.objects.filter(codename="view_auditevent"))

@@ -90,11 +90,24 @@ ROLES: dict[str, list[str]] = {
         "consultations.change_availabilityslot",
         "consultations.delete_availabilityslot",
         "consultations.view_availabilityslot",
+        # Who is licensed where, and the sites: to make the right slots.
+        "consultations.view_clinician",
+        "consultations.view_clinicianstate",
+        "consultations.view_location",
         "consultations.add_staffnote",
         "consultations.view_staffnote",
         "consultations.view_statuschange",
         # The self-check answers a patient shared, shown on the request page.
         "consultations.view_sharedselfcheck",
+    ],
+    # Clinicians: the agenda of consultations (theirs first; its view is allowed by the
+    # staff account linked to an active clinician, consultations/agenda.py), who is
+    # licensed where and the availability. No request details or patient answers.
+    "Clinicians": [
+        "consultations.view_availabilityslot",
+        "consultations.view_clinician",
+        "consultations.view_clinicianstate",
+        "consultations.view_location",
     ],
     "Clinic managers": [
         "education.*",
