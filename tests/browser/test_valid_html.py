@@ -57,6 +57,7 @@ def _pages(client) -> dict[str, str]:
     keep("confirmation", client.get("/book/requested/"))
     request = ConsultationRequestFactory()
     keep("manage request", client.get(f"/book/manage/{manage_token_make(request)}/"))
+    keep("cancel: are you sure", client.get(f"/book/manage/{manage_token_make(request)}/cancel/"))
     keep("manage link, invalid", client.get("/book/manage/not-a-real-token/"), 404)
     keep("self-check", client.get("/self-check/"))
     keep("self-check result", client.post("/self-check/", post_data(items_for(12))))
@@ -95,5 +96,5 @@ def test_every_public_page_type_passes_the_w3c_nu_checker(client, tmp_path):
         # ::file-selector-button): the HTML is what is checked here.
         and not m["message"].startswith("CSS: ")
     ]
-    assert len(files) >= len(PAGE_TYPES) + 9
+    assert len(files) >= len(PAGE_TYPES) + 10
     assert not problems, "\n".join(problems)
