@@ -221,9 +221,9 @@ def manage(request, token):
 @_keeps_token_private
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage_cancel(request, token):
-    """ "Cancel your consultation on …?" and its "Yes, cancel it". Asked for again after
-    the cancel (Back), it sends the patient to the manage page, which says it is
-    cancelled; the same form sent twice cancels once."""
+    """The page that asks "Cancel your consultation on …?", and its "Yes, cancel it".
+    Asked for again after the cancel (Back), it sends the patient to the manage page,
+    which says it is cancelled; the same form sent twice cancels once."""
     consultation_request = manage_token_read(token)
     if consultation_request is None:
         return render(request, "consultations/link_invalid.html", status=404)
