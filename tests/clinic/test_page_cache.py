@@ -247,7 +247,9 @@ def test_copies_are_bounded_and_the_least_recently_used_goes_first(
     content_version()
     with django_assert_num_queries(0):
         assert client.get("/search/?q=ketamine").status_code == 200
-    with django_assert_num_queries(2):  # rendered again: the search and the topics
+    # Rendered again: the search and the topics, and as nothing matched, the no-results
+    # help (the glossary words it names, the reading paths' first articles).
+    with django_assert_num_queries(4):
         assert client.get("/search/?q=glutamate").status_code == 200
 
 
