@@ -8,9 +8,12 @@ class ClinicConfig(AppConfig):
     name = "clinic"
 
     def ready(self):
-        from clinic import log_redaction
+        from clinic import log_redaction, page_cache
+        from clinic.models import ClinicDetails, Fee
 
         log_redaction.install()
+        # Every page shows the clinic details; the Costs page lists the fees.
+        page_cache.bump_on_change(ClinicDetails, Fee)
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

@@ -1,24 +1,18 @@
 """The clinic's own details, fees and privacy notice, edited by staff and shown on public
-pages, and the version of the public content that every cached copy of a page is checked
-against.
+pages.
 """
 
 import re
-import time
 
 import phonenumbers
-from django.conf import settings
-from django.core.cache import caches
 from django.core.validators import MinValueValidator
-from django.db import DatabaseError, connection, models
-from django.db.models import F
-from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.dispatch import receiver
+from django.db import DatabaseError, models
 
-CACHE_KEY = "clinic:details:{version}"
-CACHE_SECONDS = 300
-# Saving or deleting any model of these apps changes what public pages show.
-PUBLIC_CONTENT_APPS = {"education"}
+# The version row lives with the page cache it serves (clinic/page_cache.py); importing
+# it here is how Django finds it as a model of this app.
+from clinic.page_cache import ContentVersion, kept_value
+
+__all__ = ["ClinicDetails", "ContentVersion", "Fee"]
 
 DEFAULT_CRISIS_NOTICE = (
     "If you are thinking about harming yourself, call or text 988 (Suicide & Crisis "
@@ -74,18 +68,16 @@ your health data, and we honor them for every visitor.
 
 class ClinicDetailsManager(models.Manager):
     def cached(self) -> "ClinicDetails":
-        """The one details record, from the cache; defaults if the database is down."""
-        # Keyed by the content version, so an edit made through any worker is seen by all.
-        key = CACHE_KEY.format(version=content_version())
-        cache = caches["local"]
-        details = cache.get(key)
-        if details is None:
-            try:
-                details = self.get_or_create(pk=1)[0]
-            except DatabaseError:
-                return ClinicDetails(pk=1)
-            cache.set(key, details, CACHE_SECONDS)
-        return details
+        """The one details record, kept in this process until public content changes
+        (an edit made through any worker changes the version every worker reads);
+        defaults if the database is down."""
+        return kept_value("clinic details", self._load)
+
+    def _load(self) -> "ClinicDetails":
+        try:
+            return self.get_or_create(pk=1)[0]
+        except DatabaseError:
+            return ClinicDetails(pk=1)
 
 
 class ClinicDetails(models.Model):
@@ -162,78 +154,3 @@ class Fee(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ContentVersionManager(models.Manager):
-    def bump(self) -> None:
-        """Mark every cached copy of every public page, in every process, as out of date."""
-        if not self.filter(pk=1).update(value=F("value") + 1):
-            self.get_or_create(pk=1, defaults={"value": 1})
-        content_version_forget()
-
-
-class ContentVersion(models.Model):
-    """One row (pk 1) whose number goes up whenever public content changes.
-
-    Each gunicorn worker keeps its own copy of rendered public pages; reading this one
-    row (at most once a second per worker) tells every worker that its copies are out
-    of date.
-    """
-
-    value = models.PositiveBigIntegerField(default=0)
-
-    objects = ContentVersionManager()
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="single_version")]
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-# (version, when it was read): shared by the threads of this process.
-_remembered: tuple[int, float] | None = None
-
-
-def content_version() -> int | None:
-    """The current content version (None if the database is unreachable).
-
-    Each process reads it from the database at most once every
-    CLINIC_CONTENT_VERSION_SECONDS, and at once after a save of its own: a change made
-    through one worker shows on every other worker within that time.
-    """
-    global _remembered
-    remembered, now = _remembered, time.time()
-    if remembered is not None and now - remembered[1] < settings.CLINIC_CONTENT_VERSION_SECONDS:
-        return remembered[0]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(_VERSION_SQL)
-            row = cursor.fetchone()
-    except DatabaseError:
-        return None
-    version = row[0] if row else 0
-    _remembered = (version, now)
-    return version
-
-
-def content_version_forget() -> None:
-    """Make the next `content_version()` in this process read the database."""
-    global _remembered
-    _remembered = None
-
-
-# Plain SQL: this runs on every public request, so it skips the ORM's query building.
-_VERSION_SQL = f'SELECT value FROM "{ContentVersion._meta.db_table}" WHERE id = 1'
-
-
-@receiver([post_save, post_delete])
-def _public_content_saved(sender, **kwargs) -> None:
-    if sender in (ClinicDetails, Fee) or sender._meta.app_label in PUBLIC_CONTENT_APPS:
-        ContentVersion.objects.bump()
-
-
-@receiver(m2m_changed)
-def _public_content_linked(sender, action, **kwargs) -> None:
-    if action.startswith("post_") and sender._meta.app_label in PUBLIC_CONTENT_APPS:
-        ContentVersion.objects.bump()

@@ -1,22 +1,31 @@
-"""Public pages that any cache may keep, served from a copy each worker process holds.
+"""Public pages that any cache may keep, and everything that keeps them fresh.
+
+One module for the whole rule: the content version (a one-row table), the receivers that
+raise it (each app names the models its public pages show, in its `AppConfig.ready`),
+the per-process store of rendered pages (the `pages` cache alias, local memory), and
+`public_page`, the view wrapper. It also keeps values other public content needs per
+process, such as the clinic details (`kept_value`).
 
 `public_page` wraps the views anyone may read (home, articles, topics, glossary, search
 results, feed, sitemap). For a visitor without a session or messages cookie it:
 
 - keeps the rendered page in this process, keyed by scheme, host and full path, and
-  serves that copy while the content version (`clinic.models.content_version`, a
-  single-row query each worker repeats at most once a second) is unchanged and the copy
-  is under a minute old. Every save in the admin raises the version, so every worker
-  re-renders within a second;
-  the minute covers what changes with the clock alone (a scheduled article's time);
-- keeps at most MAX_COPIES pages, dropping the least recently used first, so a run of
-  searches for new words cannot push out the pages most people read;
+  serves that copy while the content version (`content_version`, a single-row query
+  each worker repeats at most once a second) is unchanged and the copy is under a
+  minute old. Every save in the admin raises the version, so every worker re-renders
+  within a second; the minute covers what changes with the clock alone (a scheduled
+  article's time);
+- keeps at most 256 pages (the alias's MAX_ENTRIES), dropping the least recently used
+  first, so a run of searches for new words cannot push out the pages most people read;
 - sends `Cache-Control: public` and an ETag that is a hash of the page, answers a
   matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie;
 - keeps a gzip-compressed copy too, made once, and sends it to browsers that accept gzip
   (all do): about a third of the bytes for a patient on a slow phone, and less work per
   request than sending the page whole. These pages hold no secret (no session, no CSRF
-  token), so compressing them next to a search query gives BREACH nothing to find.
+  token), so compressing them next to a search query gives BREACH nothing to find;
+- refuses to let the view or its template read or write the session or the signed-in
+  user (`PublicPageUsedSession`): that would make the page vary by visitor, so no copy
+  could be shared.
 
 A visitor with a session (staff, or someone mid-booking) or a pending message gets the
 page rendered for them and marked private. Responses that are not a plain 200, that set
@@ -26,44 +35,148 @@ preview) are passed on untouched and never kept.
 
 import hashlib
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import caches
+from django.db import DatabaseError, connection, models
+from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.text import compress_string
 
-from clinic.models import content_version, content_version_forget
-
+STORE = "pages"  # the cache alias holding this process's copies (clinic/settings.py)
 PUBLIC_MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
 COPY_SECONDS = 60  # seconds a worker reuses its copy while the version is unchanged
-MAX_COPIES = 256  # pages kept per process (query strings make the set open-ended)
 GZIP_MIN_BYTES = 200  # smaller pages are sent as they are (as GZipMiddleware does)
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
-_copies: OrderedDict[tuple, "_Copy"] = OrderedDict()
-_copies_lock = threading.Lock()
+
+# -- the content version ----------------------------------------------------------------
+
+
+class ContentVersionManager(models.Manager):
+    def bump(self) -> None:
+        """Mark every cached copy of every public page, in every process, as out of date."""
+        if not self.filter(pk=1).update(value=F("value") + 1):
+            self.get_or_create(pk=1, defaults={"value": 1})
+        content_version_forget()
+
+
+class ContentVersion(models.Model):
+    """One row (pk 1) whose number goes up whenever public content changes.
+
+    Each gunicorn worker keeps its own copy of rendered public pages; reading this one
+    row (at most once a second per worker) tells every worker that its copies are out
+    of date.
+    """
+
+    value = models.PositiveBigIntegerField(default=0)
+
+    objects = ContentVersionManager()
+
+    class Meta:
+        app_label = "clinic"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="single_version")]
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+# (version, when it was read): shared by the threads of this process.
+_remembered: tuple[int, float] | None = None
+# Plain SQL: this runs on every public request, so it skips the ORM's query building.
+_VERSION_SQL = f'SELECT value FROM "{ContentVersion._meta.db_table}" WHERE id = 1'
+
+
+def content_version() -> int | None:
+    """The current content version (None if the database is unreachable).
+
+    Each process reads it from the database at most once every
+    CLINIC_CONTENT_VERSION_SECONDS, and at once after a save of its own: a change made
+    through one worker shows on every other worker within that time.
+    """
+    global _remembered
+    remembered, now = _remembered, time.time()
+    if remembered is not None and now - remembered[1] < settings.CLINIC_CONTENT_VERSION_SECONDS:
+        return remembered[0]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_VERSION_SQL)
+            row = cursor.fetchone()
+    except DatabaseError:
+        return None
+    version = row[0] if row else 0
+    _remembered = (version, now)
+    return version
+
+
+def content_version_forget() -> None:
+    """Make the next `content_version()` in this process read the database."""
+    global _remembered
+    _remembered = None
+
+
+def _content_saved(sender, **kwargs) -> None:
+    ContentVersion.objects.bump()
+
+
+def _content_linked(sender, action, **kwargs) -> None:
+    if action.startswith("post_"):
+        ContentVersion.objects.bump()
+
+
+def bump_on_change(*content_models: type[models.Model]) -> None:
+    """Raise the content version whenever one of these models is saved or deleted, or one
+    of their many-to-many links changes. Each app calls it from `ready()` with the models
+    its public pages show."""
+    for model in content_models:
+        uid = f"page_cache:{model._meta.label}"
+        post_save.connect(_content_saved, sender=model, dispatch_uid=uid)
+        post_delete.connect(_content_saved, sender=model, dispatch_uid=uid)
+        for field in model._meta.local_many_to_many:
+            through = field.remote_field.through
+            m2m_changed.connect(
+                _content_linked, sender=through, dispatch_uid=f"page_cache:{through._meta.label}"
+            )
+
+
+# -- what each process keeps ------------------------------------------------------------
+
+_kept_values: dict[str, tuple[int, object]] = {}
+
+
+def kept_value(name: str, load):
+    """`load()`'s result, kept in this process until the content version changes (loaded
+    each time while the database is unreachable)."""
+    version = content_version()
+    kept = _kept_values.get(name)
+    if kept is not None and version is not None and kept[0] == version:
+        return kept[1]
+    value = load()
+    if version is not None:
+        _kept_values[name] = (version, value)
+    return value
 
 
 @dataclass(frozen=True)
 class _Copy:
     version: int
-    expires: float
     content: bytes
     headers: dict[str, str]  # the view's own, plus ETag, Cache-Control and Vary
     etag: str
     gzipped: bytes | None  # the same page compressed, unless it is tiny
 
 
-def clear() -> None:
-    """Forget every kept page and the content version in this process (for tests)."""
-    with _copies_lock:
-        _copies.clear()
+def clear(*, kept_values: bool = True) -> None:
+    """Forget every kept page (and value) and the content version in this process (tests)."""
+    caches[STORE].clear()
+    if kept_values:
+        _kept_values.clear()
     content_version_forget()
 
 
@@ -92,7 +205,6 @@ def _copy_of(response, version: int) -> _Copy:
     patch_vary_headers(response, ["Accept-Encoding"])
     return _Copy(
         version=version,
-        expires=time.time() + COPY_SECONDS,
         content=content,
         headers=dict(response.items()),
         etag=etag,
@@ -116,6 +228,49 @@ def _serve(request, copy: _Copy):
     return response
 
 
+class PublicPageUsedSession(RuntimeError):
+    """A public page read or wrote the session or the signed-in user (see the docstring)."""
+
+
+class _NoSession:
+    """Stands in for `request.session` while a public page is made for everyone."""
+
+    def __init__(self, view):
+        self._view = getattr(view, "__qualname__", repr(view))
+
+    def _refuse(self, *args, **kwargs):
+        raise PublicPageUsedSession(
+            f"{self._view} is a public page shared by every visitor: it must not use "
+            "request.session or request.user (clinic/page_cache.py)."
+        )
+
+    def __getattr__(self, name):
+        self._refuse()
+
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = __iter__ = __len__ = _refuse
+
+
+def _render_for_everyone(view, request, args, kwargs, version):
+    """The view's response, and the copy to keep of it (None if it must not be kept)."""
+    session = request.__dict__.get("session")
+    request.session = _NoSession(view)
+    try:
+        response = view(request, *args, **kwargs)
+        if version is None or not _keepable(response):
+            return response, None
+        return response, _copy_of(response, version)
+    finally:
+        if session is None:
+            del request.session
+        else:
+            request.session = session
+
+
+def _key(request) -> str:
+    where = f"{request.scheme}|{request.get_host()}|{request.get_full_path()}"
+    return hashlib.blake2b(where.encode(), digest_size=16).hexdigest()
+
+
 def public_page(view):
     """Make `view` a public, cacheable page (see the module docstring)."""
 
@@ -130,21 +285,14 @@ def public_page(view):
         # Read the version before rendering: a change that lands mid-render then shows as
         # a new version on the next request, never as a stale copy under the new one.
         version = content_version()
-        key = (request.scheme, request.get_host(), request.get_full_path())
-        with _copies_lock:
-            copy = _copies.get(key)
-            if copy is not None:
-                _copies.move_to_end(key)  # least recently used goes first when full
-        if copy is None or copy.version != version or copy.expires < time.time():
-            response = view(request, *args, **kwargs)
-            if version is None or not _keepable(response):
+        store, key = caches[STORE], _key(request)
+        copy = store.get(key)  # the store drops copies older than COPY_SECONDS
+        if copy is None or copy.version != version:
+            response, copy = _render_for_everyone(view, request, args, kwargs, version)
+            if copy is None:
                 return response
-            copy = _copy_of(response, version)
             if settings.CLINIC_PAGE_CACHE:
-                with _copies_lock:
-                    _copies[key] = copy
-                    while len(_copies) > MAX_COPIES:
-                        _copies.popitem(last=False)
+                store.set(key, copy, COPY_SECONDS)
         return _serve(request, copy)
 
     return public_view

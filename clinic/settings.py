@@ -117,9 +117,13 @@ CACHES = {
     # that would be one more service to run, secure and watch for a handful of counts an
     # hour. Its increment locks the row (clinic/cache_backends.py).
     "default": {"BACKEND": "clinic.cache_backends.DatabaseCache", "LOCATION": "clinic_cache"},
-    # Per-process memory, for copies each worker may keep for itself because they are
-    # checked against the content version: the clinic details (clinic/models.py).
-    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Per-process memory: the public pages each worker keeps for itself, checked against
+    # the content version (clinic/page_cache.py). When full, the least recently used
+    # page goes, one at a time.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 256, "CULL_FREQUENCY": 256},
+    },
 }
 # Each worker keeps rendered public pages (clinic/page_cache.py); off while debugging so
 # template edits show at once.

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -26,6 +27,7 @@ from consultations.formatting import clinic_zone, clinic_zone_name, format_clini
 from consultations.forms import WEEKDAYS, SlotSeriesForm
 from consultations.models import (
     ACTIVE_STATUSES,
+    HANDLE_PERMISSION,
     AuditAction,
     AuditEvent,
     AvailabilitySlot,
@@ -37,7 +39,9 @@ from consultations.models import (
     StaffNote,
     Status,
     clinic_day_start,
+    request_handlers,
 )
+from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.admin import SharedSelfCheckRequestAdminMixin
 from consultations.services import (
     RequestClosed,
@@ -47,6 +51,7 @@ from consultations.services import (
     audit_event_record,
     availability_slot_save,
     availability_slot_series_create,
+    consultation_request_move,
     consultation_request_resend_confirmation,
     consultation_request_set_status,
     staff_note_add,
@@ -493,8 +498,8 @@ class StaffNoteInline(admin.TabularInline):
     model = StaffNote
     form = StaffNoteForm
     extra = 1
-    fields = ["text", "author", "created_at"]
-    readonly_fields = ["author", "created_at"]
+    fields = ["text", "author_name", "created_at"]
+    readonly_fields = ["author_name", "created_at"]
     verbose_name = "staff note"
     verbose_name_plural = "staff notes (add-only; kept with the author and time)"
 
@@ -504,14 +509,19 @@ class StaffNoteInline(admin.TabularInline):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    # A name, not the admin's link to the user's page, which only managers may open.
+    @admin.display(description="author")
+    def author_name(self, obj):
+        return obj.author.get_username() if obj.author else "–"
+
     # Notes follow the request's own permissions, so roles need no separate note rights.
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("consultations.view_consultationrequest") or (
-            request.user.has_perm("consultations.change_consultationrequest")
+            request.user.has_perm(HANDLE_PERMISSION)
         )
 
     def has_add_permission(self, request, obj=None):
-        return request.user.has_perm("consultations.change_consultationrequest")
+        return request.user.has_perm(HANDLE_PERMISSION)
 
 
 SUBMITTED_FIELDS = [
@@ -594,17 +604,57 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+DONT_EMAIL_LABEL = "Don't email the patient about this change"
+DONT_EMAIL_HELP = (
+    "For example, when the patient asked for it by phone. Confirming, declining, cancelling "
+    "and moving email the patient otherwise. The choice is kept in the status history."
+)
+
+
+class SlotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, slot):
+        return f"{format_clinic_time(slot.starts_at)}, {slot.get_modality_display()}"
+
+
 class ConsultationRequestAdminForm(forms.ModelForm):
+    move_to = SlotChoiceField(
+        queryset=AvailabilitySlot.objects.none(),
+        required=False,
+        label="Move to another time",
+        help_text="Open times with a place left. The request keeps its status; its old "
+        "time is freed.",
+    )
+    dont_email_patient = forms.BooleanField(
+        required=False, label=DONT_EMAIL_LABEL, help_text=DONT_EMAIL_HELP
+    )
+    video_link = forms.URLField(
+        required=False,
+        max_length=300,
+        assume_scheme="https",
+        help_text=ConsultationRequest._meta.get_field("video_link").help_text,
+    )
+
     class Meta:
         model = ConsultationRequest
-        fields = ["status", "assigned_to"]
+        fields = ["status", "assigned_to", "video_link"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "move_to" in self.fields:
+            self.fields["move_to"].queryset = (
+                AvailabilitySlot.objects.bookable()
+                .exclude(pk=self.instance.slot_id)
+                .order_by("starts_at")
+            )
         # The page carries the status it was shown with, so a change made meanwhile (the
         # patient cancelled from their link) is noticed rather than overwritten.
         if "status" in self.fields:  # absent for view-only staff
             self.fields["status"].show_hidden_initial = True
+        if "assigned_to" in self.fields:
+            # Whoever has it now stays a choice, even after a move to another role.
+            self.fields["assigned_to"].queryset = request_handlers(
+                keeping=self.instance.assigned_to_id
+            )
 
     @property
     def seen_status(self) -> str:
@@ -631,6 +681,25 @@ class ConsultationRequestAdminForm(forms.ModelForm):
                 "Ask the patient to book a new time."
             )
         return status
+
+    def clean_video_link(self):
+        link = self.cleaned_data["video_link"]
+        if link and not link.startswith("https://"):
+            raise forms.ValidationError("Use a secure link that starts with https://.")
+        return link
+
+    def clean(self):
+        cleaned = super().clean()
+        status = cleaned.get("status", self.instance.status)
+        if cleaned.get("move_to") and status not in ACTIVE_STATUSES:
+            self.add_error(
+                "move_to", "Only a request that is going ahead can move. Re-open it first."
+            )
+        return cleaned
+
+
+class RequestActionForm(ActionForm):
+    dont_email_patient = forms.BooleanField(required=False, label=DONT_EMAIL_LABEL)
 
 
 @admin.register(ConsultationRequest)
@@ -659,10 +728,23 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     fieldsets = [
         ("Requested", {"fields": SUBMITTED_FIELDS[:5]}),
         ("Submitted by the patient (read-only)", {"fields": SUBMITTED_FIELDS[5:]}),
-        ("Handling", {"fields": ["status", "assigned_to", "status_history"]}),
+        (
+            "Handling",
+            {
+                "fields": [
+                    "status",
+                    "move_to",
+                    "dont_email_patient",
+                    "assigned_to",
+                    "video_link",
+                    "status_history",
+                ]
+            },
+        ),
         ("Emails", {"fields": DELIVERY_FIELDS}),
     ]
     inlines = [StaffNoteInline]
+    action_form = RequestActionForm
     actions = [
         "mark_contacted",
         "mark_confirmed",
@@ -710,6 +792,17 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     def has_add_permission(self, request):
         return False  # requests come from patients through the booking form
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # View-only staff get no form, so nothing to choose a time or an email with.
+        choices = {"move_to", "dont_email_patient"}
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in choices]})
+            for name, options in fieldsets
+        ]
+
     def has_export_permission(self, request):
         return request.user.has_perm("consultations.export_consultationrequest")
 
@@ -745,15 +838,32 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
 
     def save_model(self, request, obj, form, change):
         changed = []
-        if "status" in form.changed_data:
-            new_status = obj.status
-            obj.status = form.initial["status"]
+        data = form.cleaned_data
+        email_patient = not data.get("dont_email_patient")
+        status_changes = "status" in form.changed_data
+        new_status, obj.status = obj.status, form.initial.get("status", obj.status)
+        if data.get("move_to") is not None:
+            new_slot = data["move_to"]
+            try:
+                consultation_request_move(
+                    consultation_request=obj,
+                    new_slot=new_slot,
+                    by=request.user,
+                    # Moved and confirmed at once: the one "confirmed" email has the new time.
+                    email_patient=email_patient
+                    and not (status_changes and new_status in STAFF_STATUS_EMAILS),
+                )
+                changed.append(f"moved to {format_clinic_time(new_slot.starts_at)}")
+            except (SlotUnavailable, RequestClosed):
+                messages.error(request, "The request was not moved: that time is no longer open.")
+        if status_changes:
             try:
                 consultation_request_set_status(
                     consultation_request=obj,
                     status=new_status,
                     by=request.user,
                     seen=[form.seen_status],
+                    email_patient=email_patient,
                 )
                 changed.append(f"status: {form.initial['status']} → {new_status}")
             except SlotUnavailable:
@@ -764,10 +874,18 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     f"The status was not changed: while this page was open it became "
                     f"“{Status(now.status).label}”. Check the request before changing it.",
                 )
+        if changed and not email_patient:
+            changed.append("patient not emailed")
         if "assigned_to" in form.changed_data:
-            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=obj.assigned_to)
-            who = obj.assigned_to.get_username() if obj.assigned_to else "nobody"
-            changed.append(f"assigned to {who}")
+            assigned_to = data["assigned_to"]
+            ConsultationRequest.objects.filter(pk=obj.pk).update(assigned_to=assigned_to)
+            obj.assigned_to = assigned_to
+            changed.append(f"assigned to {assigned_to.get_username() if assigned_to else 'nobody'}")
+        if "video_link" in form.changed_data:
+            video_link = data["video_link"]
+            ConsultationRequest.objects.filter(pk=obj.pk).update(video_link=video_link)
+            obj.video_link = video_link
+            changed.append("video link set" if video_link else "video link removed")
         if changed:
             audit_event_record(
                 http_request=request,
@@ -811,11 +929,16 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         """
         changed = skipped = 0
         closed = []
+        email_patient = request.POST.get("dont_email_patient") != "on"
         for obj in queryset.select_related("slot"):
             before = obj.status
             try:
                 did_change = consultation_request_set_status(
-                    consultation_request=obj, status=status, by=request.user, seen=ACTIVE_STATUSES
+                    consultation_request=obj,
+                    status=status,
+                    by=request.user,
+                    seen=ACTIVE_STATUSES,
+                    email_patient=email_patient,
                 )
             except SlotUnavailable:
                 did_change = False
@@ -828,7 +951,8 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     http_request=request,
                     action=AuditAction.CHANGE,
                     consultation_request=obj,
-                    detail=f"status: {before} → {status}",
+                    detail=f"status: {before} → {status}"
+                    + ("" if email_patient else "; patient not emailed"),
                 )
             else:
                 skipped += 1

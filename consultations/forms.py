@@ -1,7 +1,7 @@
 """The booking form, the patient's move form and the admin's slot-series form."""
 
 import re
-from datetime import time
+from datetime import date, time, timedelta
 from itertools import groupby
 
 import phonenumbers
@@ -18,6 +18,7 @@ from consultations.formatting import (
     clinic_zone_name,
     format_clinic_clock,
     format_clinic_day,
+    format_day,
 )
 from consultations.models import (
     AvailabilitySlot,
@@ -141,12 +142,15 @@ class SlotChoiceField(forms.Field):
 class SlotFormMixin:
     """Shared by the booking and move forms: the slot list grouped by day for the template."""
 
+    def shown_slots(self):
+        return self.fields["slot"].slots
+
     def slot_groups(self):
         selected = str(self["slot"].value() or "")
         groups = []
         zone = clinic_zone()
         by_day = groupby(
-            self.fields["slot"].slots, key=lambda s: timezone.localtime(s.starts_at, zone).date()
+            self.shown_slots(), key=lambda s: timezone.localtime(s.starts_at, zone).date()
         )
         for _day, slots in by_day:
             slots = list(slots)
@@ -177,9 +181,14 @@ class SlotFormMixin:
 
 
 def _bookable_slots():
-    # The soonest open times only: a short list is calmer, and "contact me to arrange a
-    # time" covers everything later.
-    return AvailabilitySlot.objects.bookable().order_by("starts_at", "modality")[:MAX_SLOTS_SHOWN]
+    """Every time a patient can book online within the booking horizon, soonest first."""
+    return AvailabilitySlot.objects.bookable().order_by("starts_at", "modality")
+
+
+def _week_start(when) -> date:
+    """The Monday of the clinic-zone week that `when` falls in."""
+    day = timezone.localtime(when, clinic_zone()).date()
+    return day - timedelta(days=day.weekday())
 
 
 class BookingForm(SlotFormMixin, forms.Form):
@@ -287,9 +296,10 @@ class BookingForm(SlotFormMixin, forms.Form):
         "not_emergency_ack",
     ]
 
-    def __init__(self, *args, session, **kwargs):
+    def __init__(self, *args, session, week: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.session = session
+        self.asked_week = week
         # Read when the page is drawn, so a form shown again lists what is open then.
         self.fields["slot"].slots = _bookable_slots()
         # The help text beneath shows an example; the error says what is wrong instead.
@@ -336,6 +346,52 @@ class BookingForm(SlotFormMixin, forms.Form):
             Submit("submit", "Request this consultation"),
         )
 
+    # -- the times, one week at a time ----------------------------------------------------
+
+    def weeks(self) -> list[date]:
+        """The Mondays of the weeks that have open times, in order."""
+        return sorted({_week_start(slot.starts_at) for slot in self.fields["slot"].slots})
+
+    def shown_week(self) -> date | None:
+        """The week asked for by an earlier/later button, else the chosen time's week,
+        else the first week with open times."""
+        weeks = self.weeks()
+        if not weeks:
+            return None
+        asked = self.asked_week
+        try:
+            wanted = date.fromisoformat(asked[:10])
+        except ValueError:
+            chosen = self._chosen_slot()
+            wanted = _week_start(chosen.starts_at) if chosen else weeks[0]
+        # A week with no times left (or a made-up one): the nearest later week, else the last.
+        return next((week for week in weeks if week >= wanted), weeks[-1])
+
+    def week_nav(self) -> dict | None:
+        week = self.shown_week()
+        if week is None:
+            return None
+        weeks = self.weeks()
+        at = weeks.index(week)
+        return {
+            "label": f"Week of {format_day(week)}",
+            "earlier": weeks[at - 1] if at > 0 else None,
+            "later": weeks[at + 1] if at + 1 < len(weeks) else None,
+            "count": len(weeks),
+        }
+
+    def shown_slots(self):
+        week = self.shown_week()
+        shown = [s for s in self.fields["slot"].slots if _week_start(s.starts_at) == week]
+        chosen = self._chosen_slot()
+        if chosen is not None and chosen not in shown:
+            shown.insert(0, chosen)  # the patient's choice stays with them on every week
+        return shown
+
+    def _chosen_slot(self):
+        value = str(self["slot"].value() or "")
+        return next((s for s in self.fields["slot"].slots if str(s.pk) == value), None)
+
     def clean_self_check(self):
         """The shared self-check answers, or None if there are none or the box is unticked."""
         token = self.cleaned_data["self_check"]
@@ -374,11 +430,20 @@ class BookingForm(SlotFormMixin, forms.Form):
             self.add_error(None, BOT_MESSAGE)
         return cleaned
 
+    def carried_over(self, *, week: str) -> "BookingForm":
+        """An unchecked form holding what this one was sent with, showing `week`."""
+        answers = {
+            name: field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            for name, field in self.fields.items()
+        }
+        return BookingForm(initial=answers, session=self.session, week=week[:10])
+
     def form_token_age(self) -> float | None:
         """Seconds since this session was served the form; None for a token that is
         missing, forged, another session's or too old (the form is then shown again with
         a new one)."""
-        return form_token_age(self.session, self.data.get("form_token", "")[:200])
+        token = self.data.get("form_token") if self.is_bound else self.initial.get("form_token")
+        return form_token_age(self.session, str(token or "")[:200])
 
     def request_fields(self) -> dict:
         """The answers, named as consultation_request_create takes them."""
@@ -404,7 +469,9 @@ class MoveForm(SlotFormMixin, forms.Form):
 
     def __init__(self, *args, current_slot=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["slot"].slots = [s for s in _bookable_slots() if s != current_slot]
+        # The soonest open times only: the move form has no weeks to page through.
+        soonest = _bookable_slots()[:MAX_SLOTS_SHOWN]
+        self.fields["slot"].slots = [s for s in soonest if s != current_slot]
 
     def clean_slot(self):
         slot = self.cleaned_data["slot"]

@@ -3,8 +3,11 @@
 import hashlib
 import secrets
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
@@ -512,6 +515,20 @@ class ConsultationRequest(models.Model):
     confirmation_email_sent_at = models.DateTimeField(null=True, blank=True)
     staff_notified_at = models.DateTimeField(null=True, blank=True)
 
+    video_link = models.URLField(
+        "video link",
+        max_length=300,
+        blank=True,
+        help_text="For a video consultation: the link the patient joins by. The confirmation "
+        "email and the reminders give it.",
+    )
+    # The SEQUENCE the next calendar file for this request carries. Each file sent takes
+    # the next number, so a patient's calendar always replaces the event with the newest.
+    calendar_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # When the request got its current time (booked or moved): reminders that were due
+    # before then are not sent.
+    slot_chosen_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # The random key inside the patient's signed manage link, and a hash of the one-time
     # form token that created the request (so a replayed form finds its first request).
     manage_key = models.CharField(
@@ -552,9 +569,32 @@ class ConsultationRequest(models.Model):
             return "too_late"
         return ""
 
+    def calendar_uid(self) -> str:
+        """One UID for the request's whole life, so every calendar file updates one event."""
+        host = urlsplit(settings.CLINIC_SITE_URL).hostname or "localhost"
+        return f"{self.reference}@{host}"
+
     def get_discuss_topics_display(self) -> str:
         labels = dict(DiscussTopic.choices)
         return ", ".join(labels.get(code, code) for code in self.discuss_topics.split(",") if code)
+
+
+# Handling a request (its status, who has it, notes) is changing it: the one permission
+# the admin checks, and the one that decides who can be assigned a request.
+HANDLE_PERMISSION = "consultations.change_consultationrequest"
+
+
+def request_handlers(*, keeping=None):
+    """Active staff whose role may handle requests (superusers included), and `keeping`
+    (a user id) whatever their role now: whoever has a request stays a choice for it."""
+    app_label, codename = HANDLE_PERMISSION.split(".")
+    granted = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    may = Q(is_active=True, is_staff=True) & (
+        Q(is_superuser=True) | Q(user_permissions__in=granted) | Q(groups__permissions__in=granted)
+    )
+    if keeping is not None:
+        may |= Q(pk=keeping)
+    return get_user_model().objects.filter(may).distinct()
 
 
 class StatusChange(models.Model):
@@ -577,6 +617,9 @@ class StatusChange(models.Model):
     from_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
     to_starts_at = models.DateTimeField("moved to", null=True, blank=True)
     to_modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
+    # What else went with the change: "patient emailed" or "patient not emailed (staff
+    # chose)". Never patient data.
+    note = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["changed_at", "pk"]
@@ -584,14 +627,53 @@ class StatusChange(models.Model):
     def __str__(self) -> str:
         status = f"{self.get_from_status_display() or '–'} → {self.get_to_status_display()}"
         if self.to_starts_at is None:
-            return status
+            return f"{status}; {self.note}" if self.note else status
         to = f"{format_clinic_time(self.to_starts_at)} ({self.get_to_modality_display()})"
         if self.from_starts_at is None:
             move = f"chose {to}"
         else:
             was = f"{format_clinic_time(self.from_starts_at)} ({self.get_from_modality_display()})"
             move = f"moved from {was} to {to}"
-        return move if self.from_status == self.to_status else f"{move}; {status}"
+        text = move if self.from_status == self.to_status else f"{move}; {status}"
+        return f"{text}; {self.note}" if self.note else text
+
+
+class ReminderState(models.TextChoices):
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Not sent"
+
+
+class ConsultationReminder(models.Model):
+    """One reminder for one consultation time. The row is the claim: it is made (once, by
+    the unique constraint) by the run that sends it, so two runs never both send."""
+
+    request = models.ForeignKey(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="reminders"
+    )
+    hours_before = models.PositiveSmallIntegerField()
+    # The consultation time it reminds of: a move gives the new time reminders of its own.
+    starts_at = models.DateTimeField()
+    state = models.CharField(
+        max_length=10, choices=ReminderState.choices, default=ReminderState.SENDING
+    )
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    # Only the exception's class name, as for the confirmation.
+    error = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-claimed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "hours_before", "starts_at"], name="one_reminder_per_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hours_before} h reminder for {self.request}"
 
 
 class StaffNote(models.Model):

@@ -33,6 +33,7 @@ from consultations.models import (
     form_token_hash,
     new_reference,
 )
+from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.services import shared_self_check_save
 from consultations.self_check.sharing import SelfCheckAnswers
 
@@ -115,6 +116,17 @@ def _enqueue_patient_cancellation_notice(request_id: int) -> None:
     transaction.on_commit(lambda: send_patient_cancellation_notice.enqueue(request_id), robust=True)
 
 
+def _enqueue_patient_update(request_id: int, change: str) -> None:
+    from consultations.tasks import send_patient_update
+
+    # robust, as above: the change is committed whether or not its email can be queued.
+    transaction.on_commit(lambda: send_patient_update.enqueue(request_id, change), robust=True)
+
+
+def _email_note(email_patient: bool) -> str:
+    return "patient emailed" if email_patient else "patient not emailed (staff chose)"
+
+
 def consultation_request_create(
     *,
     slot: AvailabilitySlot | None,
@@ -170,6 +182,7 @@ def consultation_request_create(
                     status=Status.NEW,
                     status_changed_at=now,
                     created_at=now,
+                    slot_chosen_at=now if slot is not None else None,
                     submission_token_hash=token_hash,
                 )
                 StatusChange.objects.create(
@@ -200,8 +213,14 @@ def consultation_request_set_status(
     status: str,
     by=None,
     seen: Iterable[str] | None = None,
+    email_patient: bool = False,
 ) -> bool:
     """Move a request to `status`, recording who and when; frees or re-takes its place.
+
+    Staff (`by`) confirming, declining or cancelling tell the patient by email, with the
+    calendar file that updates or removes the event, unless `email_patient` is False;
+    either way the choice is kept in the request's history. (The patient's own cancel
+    sends its email itself.)
 
     Cancelling or declining frees the place. Re-opening a cancelled or declined request
     takes a place again and raises SlotUnavailable if there is none. Returns False when
@@ -223,13 +242,17 @@ def consultation_request_set_status(
             availability_slot_hold(slot_id=current.slot_id)
             updates["holds_place"] = True
         ConsultationRequest.objects.filter(pk=current.pk).update(**updates)
+        patient_email = STAFF_STATUS_EMAILS.get(status) if by is not None else None
         StatusChange.objects.create(
             request=current,
             from_status=current.status,
             to_status=status,
             changed_at=updates["status_changed_at"],
             changed_by=by,
+            note=_email_note(email_patient) if patient_email else "",
         )
+        if patient_email and email_patient:
+            _enqueue_patient_update(current.pk, patient_email)
     for field, value in updates.items():
         setattr(consultation_request, field, value)
     return True
@@ -255,16 +278,32 @@ def consultation_request_cancel_by_patient(*, consultation_request: Consultation
 
 
 def consultation_request_move(
-    *, consultation_request: ConsultationRequest, new_slot: AvailabilitySlot
+    *,
+    consultation_request: ConsultationRequest,
+    new_slot: AvailabilitySlot,
+    by=None,
+    email_patient: bool = True,
 ) -> None:
     """Move a request to another slot: hold the new place and free the old one, atomically.
 
-    The request goes back to "new" so staff confirm the new time, and the patient gets a
-    fresh confirmation. The status history keeps both times.
+    From the patient's link (`by` None): only before the self-service cut-off; the request
+    goes back to "new" so staff confirm the new time, the patient gets a fresh
+    confirmation and the clinic a notice. By staff (`by`): any request still going ahead
+    (else RequestClosed), keeping its status; the patient is emailed the new time unless
+    `email_patient` is False, and the choice is kept in the history. Either way the
+    calendar file sent updates the patient's one event, reminders follow the new time, and
+    the status history keeps both times.
     """
     with transaction.atomic():
-        current = ConsultationRequest.objects.select_for_update().get(pk=consultation_request.pk)
-        _check_self_service_allowed(current)
+        current = (
+            ConsultationRequest.objects.select_for_update(of=("self",))
+            .select_related("slot")
+            .get(pk=consultation_request.pk)
+        )
+        if by is None:
+            _check_self_service_allowed(current)
+        elif not current.is_active:
+            raise RequestClosed
         if current.slot_id == new_slot.pk:
             return
         # Free the old place first, so it counts neither against the clinician's day nor
@@ -273,29 +312,50 @@ def consultation_request_move(
             availability_slot_release(slot_id=current.slot_id)
         availability_slot_hold(slot_id=new_slot.pk, state=current.state)
         now = timezone.now()
+        status = Status.NEW if by is None else current.status
+        updates = {
+            "slot": new_slot,
+            "holds_place": True,
+            "preferred_times": "",
+            "slot_chosen_at": now,
+        }
+        if by is None:
+            updates.update(
+                confirmation_email_status=EmailStatus.PENDING, confirmation_email_error=""
+            )
+        if status != current.status:
+            updates.update(status=status, status_changed_at=now)
+        ConsultationRequest.objects.filter(pk=current.pk).update(**updates)
         old_slot = current.slot
-        ConsultationRequest.objects.filter(pk=current.pk).update(
-            slot=new_slot,
-            holds_place=True,
-            preferred_times="",
-            status=Status.NEW,
-            status_changed_at=now,
-            confirmation_email_status=EmailStatus.PENDING,
-            confirmation_email_error="",
-        )
         StatusChange.objects.create(
             request=current,
             from_status=current.status,
-            to_status=Status.NEW,
+            to_status=status,
             changed_at=now,
+            changed_by=by,
             from_starts_at=old_slot.starts_at if old_slot else None,
             from_modality=old_slot.modality if old_slot else "",
             to_starts_at=new_slot.starts_at,
             to_modality=new_slot.modality,
+            note=_email_note(email_patient) if by is not None else "",
         )
-        _enqueue_emails(current.pk)
-        _enqueue_staff_change_notice(current.pk, "moved")
+        if by is None:
+            _enqueue_emails(current.pk)
+            _enqueue_staff_change_notice(current.pk, "moved")
+        elif email_patient:
+            _enqueue_patient_update(current.pk, "moved")
     consultation_request.refresh_from_db()
+
+
+def consultation_request_calendar_sequence_take(*, request_id: int) -> int:
+    """The SEQUENCE for the calendar file about to be sent, and one higher for the next:
+    every file a patient gets outranks the ones before it."""
+    with transaction.atomic():
+        ConsultationRequest.objects.filter(pk=request_id).update(
+            calendar_sequence=F("calendar_sequence") + 1
+        )
+        taken = ConsultationRequest.objects.values_list("calendar_sequence", flat=True)
+        return taken.get(pk=request_id) - 1
 
 
 def consultation_request_resend_confirmation(*, consultation_request: ConsultationRequest) -> None:

@@ -9,10 +9,10 @@ import logging
 from django.utils import timezone
 from django_tasks import task
 
-from consultations.models import ConsultationRequest, EmailStatus
+from consultations.models import ConsultationRequest, EmailStatus, Status
 from consultations.notifications import (
-    patient_cancellation_message,
-    patient_confirmation_message,
+    PATIENT_EMAILS,
+    patient_message,
     staff_notification_message,
 )
 
@@ -33,7 +33,12 @@ def send_consultation_request_emails(request_id: int) -> str:
     status = consultation_request.confirmation_email_status
     if status != EmailStatus.SENT and consultation_request.is_active:
         try:
-            patient_confirmation_message(consultation_request).send()
+            # A resend for a confirmed request says it is confirmed, not "received".
+            confirmed = consultation_request.status == Status.CONFIRMED
+            patient_email_send(
+                consultation_request=consultation_request,
+                change="confirmed" if confirmed else "received",
+            )
         except Exception as error:  # noqa: BLE001 - any failure is recorded, never raised
             status = EmailStatus.FAILED
             queryset.update(
@@ -86,22 +91,53 @@ def send_staff_change_notice(request_id: int, change: str) -> bool:
     return True
 
 
-@task()
-def send_patient_cancellation_notice(request_id: int) -> bool:
-    """Tell the patient their cancel went through. A failure is logged (by reference)
-    and changes nothing else: the request stays cancelled."""
+def patient_email_send(*, consultation_request: ConsultationRequest, change: str) -> None:
+    """Send the patient the email for `change` now, its calendar file taking the request's
+    next SEQUENCE. Raises whatever the mail backend raises."""
+    from consultations.services import consultation_request_calendar_sequence_take
+
+    sequence = 0
+    if PATIENT_EMAILS[change].calendar_method and consultation_request.slot_id:
+        sequence = consultation_request_calendar_sequence_take(request_id=consultation_request.pk)
+    patient_message(consultation_request, change, sequence=sequence).send()
+
+
+def _send_patient_update(request_id: int, change: str, label: str) -> bool:
     consultation_request = (
         ConsultationRequest.objects.select_related("slot").filter(pk=request_id).first()
     )
     if consultation_request is None:
         return False
+    if consultation_request.status not in PATIENT_EMAILS[change].statuses:
+        # Changed again since this was queued (the patient cancelled a request staff had
+        # just confirmed): that change has its own email, and this one would contradict it.
+        logger.info(
+            "%s email for %s not sent: changed since", label, consultation_request.reference
+        )
+        return False
     try:
-        patient_cancellation_message(consultation_request).send()
-    except Exception as error:  # noqa: BLE001
+        patient_email_send(consultation_request=consultation_request, change=change)
+    except Exception as error:  # noqa: BLE001 - logged; the change itself stands
         logger.warning(
-            "cancellation email for %s failed: %s",
+            "%s email for %s failed: %s",
+            label,
             consultation_request.reference,
             type(error).__name__,
         )
         return False
     return True
+
+
+@task()
+def send_patient_update(request_id: int, change: str) -> bool:
+    """Tell the patient what staff did ("confirmed", "moved", "declined",
+    "cancelled_by_clinic"). A failure is logged (by reference) and changes nothing else."""
+    return _send_patient_update(request_id, change, change.replace("_", " "))
+
+
+@task()
+def send_patient_cancellation_notice(request_id: int) -> bool:
+    """Tell the patient their cancel went through, with the calendar file that removes the
+    event. A failure is logged (by reference) and changes nothing else: the request stays
+    cancelled."""
+    return _send_patient_update(request_id, "cancelled", "cancellation")

@@ -69,7 +69,7 @@ def _email_limit_reached(email: str) -> bool:
 def _render_form(request, form, *, status=200, limited=False):
     # A form shown again keeps its one-time token, and so the moment it was first served,
     # unless the token was refused: then it gets a new one.
-    if not form.is_bound:
+    if not form.is_bound and form.form_token_age() is None:
         form.initial["form_token"] = form_token_issue(request.session)
     elif form.form_token_age() is None:
         form.data = form.data.copy()
@@ -113,6 +113,10 @@ def book(request):
 
     flooded = _posts_limit_reached(request)
     form = BookingForm(request.POST, session=request.session)
+    if "week" in request.POST and not flooded:
+        # Earlier or later times: the answers so far shown again, nothing checked or sent.
+        week = request.POST["week"]
+        return _render_form(request, form.carried_over(week=week))
     valid = form.is_valid()
     # Looked up after the checks: a form sent twice finds its first request even when that
     # request took the slot's last place (which the checks then call taken).

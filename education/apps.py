@@ -6,4 +6,8 @@ class EducationConfig(AppConfig):
     name = "education"
 
     def ready(self):
+        from clinic import page_cache
         from education import checks  # noqa: F401  (registers the system checks)
+
+        # Public pages show what every model of this app holds.
+        page_cache.bump_on_change(*self.get_models())

@@ -44,13 +44,17 @@ def breadcrumbs(request, trail: list[tuple[str, str]]) -> dict:
     }
 
 
+def breadcrumb_trail(*steps: tuple[str, str]) -> list[tuple[str, str]]:
+    """(name, URL) from the home page to this page, for includes/breadcrumbs.html."""
+    return [("Home", reverse("home")), *steps]
+
+
 def article_breadcrumb_trail(article: Article) -> list[tuple[str, str]]:
-    return [
-        ("Home", reverse("home")),
+    return breadcrumb_trail(
         ("Articles", reverse("education:article_list")),
         (article.topic.name, article.topic.get_absolute_url()),
         (article.title, article.get_absolute_url()),
-    ]
+    )
 
 
 def article_documents(request, article: Article, clinic_name: str) -> list[SafeString]:

@@ -1,9 +1,10 @@
 """Public pages for reading articles.
 
-These views stay cache-friendly: they never touch `request.session` or the signed-in user
-and carry no CSRF forms. Only live articles are shown here; staff preview drafts in the
-admin (`ArticleAdmin.preview_view`), which renders the same page through `article_page`.
-Each list runs a fixed number of queries however many articles it shows.
+These views are public pages, kept and shared (clinic/page_cache.py): they carry no CSRF
+forms, and using the session or the signed-in user raises `PublicPageUsedSession`. Only
+live articles are shown here; staff preview drafts in the admin
+(`ArticleAdmin.preview_view`), which renders the same page through `article_page`. Each
+list runs a fixed number of queries however many articles it shows.
 """
 
 import re
@@ -36,6 +37,7 @@ from education.models import (
     Topic,
 )
 from education.search import article_search, clean_query, no_results_help
+from education.structured_data import breadcrumb_trail
 
 ARTICLES_PER_PAGE = 10
 HOME_ARTICLES_PER_TOPIC = 3
@@ -91,6 +93,9 @@ class ArticleListView(ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         page = context["page_obj"].number
+        trail = [("Articles", reverse("education:article_list"))]
+        if self.topic:
+            trail.append((self.topic.name, f"{trail[0][1]}?topic={self.topic.slug}"))
         context |= {
             "topic": self.topic,
             "topics": Topic.objects.all(),
@@ -101,6 +106,7 @@ class ArticleListView(ListView):
                 page=page if page > 1 else "",
             ),
             "topic_query": urlencode({"topic": self.topic.slug}) + "&" if self.topic else "",
+            "breadcrumbs": breadcrumb_trail(*trail),
         }
         return context
 
@@ -118,6 +124,10 @@ class TopicDetailView(DetailView):
             "articles": articles.order_by("title")[:ARTICLES_PER_PAGE],
             "article_count": articles.count(),
             "canonical_url": _canonical(self.request, self.object.get_absolute_url()),
+            "breadcrumbs": breadcrumb_trail(
+                ("Articles", reverse("education:article_list")),
+                (self.object.name, self.object.get_absolute_url()),
+            ),
         }
         return context
 
@@ -177,6 +187,7 @@ class ReadingPathDetailView(DetailView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(**kwargs) | {
             "canonical_url": _canonical(self.request, self.object.get_absolute_url()),
+            "breadcrumbs": breadcrumb_trail((self.object.title, self.object.get_absolute_url())),
         }
 
 
@@ -208,6 +219,7 @@ def glossary(request):
         {
             "terms": GlossaryTerm.objects.all(),
             "canonical_url": _canonical(request, reverse("education:glossary")),
+            "breadcrumbs": breadcrumb_trail(("Glossary", reverse("education:glossary"))),
         },
     )
 

@@ -37,10 +37,8 @@ def _clear_cache(request):
     )
     if transactional:
         request.getfixturevalue("transactional_db")  # set up first, so torn down after
-    caches["local"].clear()
     page_cache.clear()
     yield
-    caches["local"].clear()
     page_cache.clear()
     if transactional:
         caches["default"].clear()

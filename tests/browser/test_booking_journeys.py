@@ -2,8 +2,10 @@
 Back then Send again, the rate limit, and a later week of times."""
 
 import re
+from datetime import timedelta
 
 from django.test import override_settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from consultations.models import ConsultationRequest
@@ -127,3 +129,30 @@ def test_the_rate_limit_keeps_what_was_typed_and_gives_the_phone_number(page, li
     audit.audit_page(page, "booking, limit reached")
     audit.screenshot(page, "booking-limit")
     assert ConsultationRequest.objects.count() == 1
+
+
+def test_a_later_week_of_times_keeps_what_was_typed(page, live_server):
+    now = timezone.now()
+    AvailabilitySlotFactory(starts_at=now + timedelta(days=2))
+    later = AvailabilitySlotFactory(starts_at=now + timedelta(days=16))
+    page.goto("/book/")
+    fill_in_about_you(page)
+    times = page.get_by_role("group", name="Choose a time")
+    expect(times.get_by_role("radio")).to_have_count(2)  # the first week's time, and "none"
+    times.get_by_role("button", name=re.compile("^Later times")).click()
+
+    # The later week, with everything typed still there, and the page opened at the times.
+    assert page.url.endswith("/book/#times")
+    later_time = page.get_by_role("radio", name=re.compile(later.get_modality_display()))
+    expect(later_time).to_have_count(1)
+    expect(page.get_by_role("textbox", name="Your name")).to_have_value(PATIENT["name"])
+    expect(page.get_by_label("You may contact me")).to_be_checked()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(times.get_by_role("button", name=re.compile("^Earlier times"))).to_be_visible()
+    audit.audit_page(page, "booking, a later week")
+    audit.screenshot(page, "booking-later-week")
+    later_time.check()
+    # Enter in a box sends the request (the week buttons come first on the page).
+    page.get_by_role("textbox", name="Your name").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you. We have your request.")
+    assert ConsultationRequest.objects.get().slot == later

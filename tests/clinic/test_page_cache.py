@@ -8,22 +8,29 @@ import sys
 
 import pytest
 import time_machine
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.cache import caches
+from django.db import OperationalError, connection
 from django.db.models import F
+from django.http import HttpResponse
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic import page_cache
-from clinic.models import (
-    ClinicDetails,
-    ContentVersion,
-    content_version,
-    content_version_forget,
-)
+from clinic.models import ClinicDetails
+from clinic.page_cache import ContentVersion, content_version, content_version_forget
 from education.models import Article, Contributor, GlossaryTerm, Topic
-from tests.factories import UserFactory
+from tests.factories import AvailabilitySlotFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def kept_pages() -> int:
+    """How many pages this process keeps (Django's local-memory cache, looked into)."""
+    return len(caches[page_cache.STORE]._cache)
 
 
 def make_article(*, slug="how-it-works", title="How ketamine works", **fields) -> Article:
@@ -220,12 +227,12 @@ def test_staff_preview_is_never_cacheable_nor_kept(client, article):
     client.logout()
     client.cookies.clear()
     assert client.get(draft.get_absolute_url()).status_code == 404
-    assert page_cache._copies == {}
+    assert kept_pages() == 0
 
 
 def test_missing_pages_are_not_kept(client, article):
     assert client.get("/articles/no-such-article/").status_code == 404
-    assert page_cache._copies == {}
+    assert kept_pages() == 0
 
 
 def test_each_host_gets_its_own_copy(client, article):
@@ -236,33 +243,33 @@ def test_each_host_gets_its_own_copy(client, article):
 
 
 def test_copies_are_bounded_and_the_least_recently_used_goes_first(
-    client, article, monkeypatch, django_assert_num_queries
+    client, article, settings, django_assert_num_queries
 ):
-    monkeypatch.setattr(page_cache, "MAX_COPIES", 3)
+    store = settings.CACHES[page_cache.STORE]
+    settings.CACHES = {**settings.CACHES, page_cache.STORE: {**store, "OPTIONS": {
+        "MAX_ENTRIES": 3, "CULL_FREQUENCY": 3
+    }}}  # fmt: skip
     for word in ["ketamine", "glutamate", "sleep"]:
         client.get(f"/search/?q={word}")
     client.get("/search/?q=ketamine")  # read again: now the most recently used
     client.get("/search/?q=nausea")  # one too many: "glutamate" goes
-    assert len(page_cache._copies) == 3
+    assert kept_pages() == 3
     content_version()
     with django_assert_num_queries(0):
         assert client.get("/search/?q=ketamine").status_code == 200
-    # Rendered again: the search and the topics, and as nothing matched, the no-results
-    # help (the glossary words it names, the reading paths' first articles).
-    with django_assert_num_queries(4):
+    with CaptureQueriesContext(connection) as rendered:
         assert client.get("/search/?q=glutamate").status_code == 200
+    assert len(rendered) > 0  # rendered again
 
 
 @override_settings(CLINIC_PAGE_CACHE=False)
 def test_switched_off_pages_keep_their_headers_but_no_copy(client, article):
     response = client.get("/")
     assert response["Cache-Control"] == "public, max-age=60" and response["ETag"]
-    assert page_cache._copies == {}
+    assert kept_pages() == 0
 
 
 def test_without_a_database_the_version_is_unknown(monkeypatch):
-    from django.db import OperationalError, connection
-
     def unreachable():
         raise OperationalError("connection refused")
 
@@ -301,9 +308,6 @@ print("textstat" in sys.modules)
 
 
 def test_version_is_read_once_per_second(client, article):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     content_version_forget()
     with CaptureQueriesContext(connection) as queries:
         client.get("/glossary/")  # rendered: the page and the clinic details both need it
@@ -322,3 +326,38 @@ def test_booking_pages_are_never_publicly_cacheable(client):
     assert response.status_code == 200
     assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
     assert "public" not in response["Cache-Control"]
+
+
+def test_only_the_models_public_pages_show_raise_the_version(article):
+    before = content_version()
+    AvailabilitySlotFactory()
+    assert content_version() == before
+
+
+def _anonymous_request(rf):
+    request = rf.get("/")
+    SessionMiddleware(lambda r: None).process_request(request)
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda request: request.session.get("seen"),
+        lambda request: request.session.__setitem__("seen", True),
+        lambda request: "seen" in request.session,
+        lambda request: request.user.is_authenticated,
+    ],
+    ids=["read", "write", "look-up", "signed-in user"],
+)
+def test_a_public_page_that_uses_the_session_fails_loudly(rf, use):
+    @page_cache.public_page
+    def page(request):
+        use(request)
+        return HttpResponse("Hello")
+
+    request = _anonymous_request(rf)
+    with pytest.raises(page_cache.PublicPageUsedSession, match="page is a public page"):
+        page(request)
+    request.session["after"] = True  # the real session is back for the middleware

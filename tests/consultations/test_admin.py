@@ -16,6 +16,7 @@ from consultations.models import (
     AuditEvent,
     AvailabilitySlot,
     ConsultationRequest,
+    StaffNote,
     Status,
 )
 from tests.factories import (
@@ -23,6 +24,7 @@ from tests.factories import (
     ClinicianFactory,
     ConsultationRequestFactory,
     UserFactory,
+    role_member,
 )
 
 pytestmark = pytest.mark.django_db
@@ -497,3 +499,44 @@ def test_audit_rows_cannot_be_changed_in_code():
         event.save()
     with pytest.raises(ValueError):
         event.delete()
+
+
+# ----------------------------------------------------------------- who handles requests
+
+
+def test_assigned_to_offers_only_staff_whose_role_handles_requests(client):
+    manager = role_member("Clinic managers")
+    coordinator = role_member("Intake coordinators")
+    editor = role_member("Content editors")
+    reviewer = role_member("Medical reviewers")
+    gone = role_member("Intake coordinators")
+    gone.is_active = False
+    gone.save()
+    request = ConsultationRequestFactory(assigned_to=reviewer)  # assigned before a move
+    client.force_login(manager)
+    html = client.get(_change_url(request)).content.decode()
+    select = re.search(r'<select name="assigned_to".*?</select>', html, re.S).group(0)
+    offered = set(re.findall(r'<option value="(\d+)"', select))
+    # Reviewer stays offered only because the request is already theirs.
+    assert offered == {str(manager.pk), str(coordinator.pk), str(reviewer.pk)}
+    assert str(editor.pk) not in offered and str(gone.pk) not in offered
+
+    other = ConsultationRequestFactory()
+    html = client.get(_change_url(other)).content.decode()
+    select = re.search(r'<select name="assigned_to".*?</select>', html, re.S).group(0)
+    assert set(re.findall(r'<option value="(\d+)"', select)) == {
+        str(manager.pk),
+        str(coordinator.pk),
+    }
+
+
+def test_a_staff_notes_author_is_a_name_not_a_link_to_a_page_staff_cannot_open(client):
+    coordinator = role_member("Intake coordinators")
+    request = ConsultationRequestFactory()
+    StaffNote.objects.create(request=request, text="Called back.", author=coordinator)
+    client.force_login(coordinator)
+    html = client.get(_change_url(request)).content.decode()
+    assert coordinator.get_username() in html
+    user_page = reverse("admin:auth_user_change", args=[coordinator.pk])
+    assert user_page not in html
+    assert client.get(user_page).status_code == 403  # why a link there would be wrong

@@ -32,9 +32,9 @@ def test_book_link_on_every_page_marks_current(client):
 
 def test_form_lists_open_slots_grouped_by_day_with_full_labels(client, settings, time_machine):
     settings.TIME_ZONE = "America/New_York"
-    # Tuesday, March 3, 2037, 2:30 pm in New York, a week ahead (inside the booking window).
+    time_machine.move_to(datetime(2037, 3, 1, 12, tzinfo=UTC))  # within the booking horizon
+    # Tuesday, March 3, 2037, 2:30 pm in New York.
     start = datetime(2037, 3, 3, 19, 30, tzinfo=UTC)
-    time_machine.move_to(start - timedelta(days=7))
     AvailabilitySlotFactory(starts_at=start)
     AvailabilitySlotFactory(starts_at=start + timedelta(days=1), modality="phone")
     AvailabilitySlotFactory(starts_at=start + timedelta(hours=1), is_open=False)
@@ -403,3 +403,45 @@ def test_times_too_soon_to_change_online_are_never_offered(client):
     assert "before your consultation" in confirmation
     request = ConsultationRequest.objects.get()
     assert request.self_service_closed_reason() == ""
+
+
+def _week_buttons(html: str) -> dict[str, str]:
+    """{'Earlier times': '2026-12-07', ...}: the week buttons the page offers."""
+    found = re.findall(r'<button type="submit" name="week" value="([\d-]+)"[^>]*>(\w+ times)', html)
+    return {label: value for value, label in found}
+
+
+@override_settings(CLINIC_BOOKING_HORIZON_DAYS=56)
+def test_every_open_time_in_the_horizon_is_a_week_away_keeping_what_was_typed(client):
+    now = timezone.now()
+    soon = [AvailabilitySlotFactory(starts_at=now + timedelta(days=2, hours=n)) for n in range(30)]
+    next_weeks = [AvailabilitySlotFactory(starts_at=now + timedelta(days=d)) for d in (16, 30)]
+    beyond = AvailabilitySlotFactory(starts_at=now + timedelta(days=60))
+    page = client.get("/book/").content.decode()
+    assert f'value="{soon[0].pk}"' in page and f'value="{next_weeks[-1].pk}"' not in page
+    assert "Earlier times" not in _week_buttons(page)
+    assert 'id="times"' in page and 'formaction="/book/#times"' in page
+
+    # The patient picks a time, types a little, then looks at later weeks.
+    token = form_tokens(client)["form_token"]
+    typed = {**VALID_ANSWERS, "form_token": token, "slot": str(soon[0].pk), "email": ""}
+    seen, pages = set(), [page]
+    html = page
+    while "Later times" in _week_buttons(html):
+        response = client.post("/book/", {**typed, "week": _week_buttons(html)["Later times"]})
+        html = response.content.decode()
+        pages.append(html)
+        assert response.status_code == 200
+        assert "alert-danger error-summary" not in html and "Enter your email" not in html
+        assert 'value="Alex Example"' in html and "SECRET-NOTE-TEXT" in html
+        assert f'value="{soon[0].pk}" id="id_slot" checked' in html  # the choice stays
+        assert "Earlier times" in _week_buttons(html)
+        seen |= {s.pk for s in next_weeks if f'value="{s.pk}"' in html}
+    assert seen == {s.pk for s in next_weeks}
+    assert f'value="{beyond.pk}"' not in html
+    # All 30 of the first days' times are offered (once only the soonest 24 were).
+    assert all(f'value="{s.pk}"' in "".join(pages) for s in soon)
+    # Sent from the last week's page, it books the time chosen on the first.
+    response = client.post("/book/", {**typed, "email": "alex@example.com"})
+    assert response.status_code == 302
+    assert ConsultationRequest.objects.get().slot == soon[0]

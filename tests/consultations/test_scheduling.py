@@ -440,10 +440,10 @@ def test_sample_slots_make_two_sample_clinicians_in_different_states():
 @pytest.mark.django_db(transaction=True)
 def test_migration_gives_existing_slots_a_clinician_and_in_person_a_location():
     before = [
-        ("consultations", "0005_status_history_moves_slot_audit"),
+        ("consultations", "0006_patient_messages_and_reminders"),
         ("clinic", "0002_fees_offered_treatments_privacy_notice"),
     ]
-    after = [("consultations", "0008_slot_rules_in_the_database")]
+    after = [("consultations", "0009_slot_rules_in_the_database")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old = executor.loader.project_state(before).apps

@@ -1,6 +1,7 @@
 """Attacks from outside on the app as production runs it (see conftest.py), over HTTP.
 
-One module, in order: bookings (forged headers against the rate limit), the patient's
+One module, in order: bookings (forged headers against the rate limit, a served form
+replayed from fresh sessions, the same form sent twice at once), the patient's
 emailed manage link, the staff bulk-action race against the patient's cancel, sign-in
 (forged headers against the lockout, spraying, not-an-ip), every anonymous URL with NUL
 and 100 kB values, and last the scan of every log line the server and worker wrote.
@@ -65,6 +66,46 @@ def test_a_fresh_forged_header_per_booking_does_not_escape_the_rate_limit(runnin
 def test_behind_the_proxy_each_patient_has_their_own_limit(running_app):
     opened = booking_forms(running_app, 7, forwarded=lambda n: f"198.51.100.{n}")
     assert [send(form).status for form in opened] == [302] * 7
+
+
+def test_one_served_form_replayed_from_fresh_sessions_books_nothing(running_app):
+    ((browser, headers, hidden, _),) = booking_forms(
+        running_app, 1, forwarded=lambda n: "198.18.0.1"
+    )
+    for n in range(5):
+        other = running_app.browser(PROXY)
+        other_headers = {"X-Forwarded-For": f"198.18.1.{n}"}
+        page = other.get("/book/", headers=other_headers)
+        assert page.status == 200
+        # The replayer's own CSRF token (that check is not what is tested), the form's rest.
+        own = {"csrfmiddlewaretoken": hidden_fields(page.text)["csrfmiddlewaretoken"]}
+        data = {**VALID_ANSWERS, **hidden, **own, "slot": "none", "preferred_times": "Mornings"}
+        replay = other.post("/book/", data, headers=other_headers)
+        assert replay.status == 200 and "This form had expired" in replay.text
+    assert send((browser, headers, hidden, [])).status == 302
+
+
+def test_the_same_form_sent_twice_at_once_books_once_and_names_it(running_app):
+    ((browser, headers, hidden, slots),) = booking_forms(
+        running_app, 1, forwarded=lambda n: "198.18.2.1"
+    )
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def run():
+        barrier.wait()
+        answers.append(send((browser, headers, hidden, slots), slot=slots[-1]))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status for a in answers) == [200, 302], [a.status for a in answers]
+    again = next(a for a in answers if a.status == 200).text
+    reference = re.search(r"You already sent this request: (CR-[A-Z0-9]{6})", again).group(1)
+    assert "just taken" not in again
+    assert reference in browser.get("/book/requested/").text
 
 
 def test_the_emailed_manage_link_answers_get_and_head(running_app):

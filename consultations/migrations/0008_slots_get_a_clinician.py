@@ -62,7 +62,7 @@ def give_slots_a_clinician(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0002_fees_offered_treatments_privacy_notice"),
-        ("consultations", "0006_clinicians_locations"),
+        ("consultations", "0007_clinicians_locations"),
     ]
 
     operations = [

@@ -19,7 +19,7 @@ class BtreeGist(BtreeGistExtension):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consultations", "0007_slots_get_a_clinician"),
+        ("consultations", "0008_slots_get_a_clinician"),
     ]
 
     operations = [
