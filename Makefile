@@ -68,15 +68,20 @@ pytest: install-dev
 	$(VENV)/bin/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 ## make test-clock: the suite (browser and outside-in tests aside: their servers and browsers
-## run outside the moved clock) started at awkward moments in the
-## clinic's zone: a Saturday night, a month's and a year's last minutes, both
-## daylight-saving changes and February 29 (see tests/conftest.py)
+## run outside the moved clock) started at awkward moments in the clinic's zone: a Saturday
+## night, a month's and a year's last minutes, both daylight-saving changes and February 29
+## (see tests/conftest.py); two moments at a time, each with its own SQLite file and log
 CLOCK_MOMENTS := 2026-12-05T23:30:00-05:00 2026-12-31T23:50:00-05:00 \
 	2027-03-14T01:30:00-05:00 2027-11-07T01:30:00-04:00 2028-02-29T12:00:00-05:00
+CLOCK_JOBS ?= 2
 test-clock: install-dev
-	set -e; for moment in $(CLOCK_MOMENTS); do echo "== clock at $$moment"; \
-		CLINIC_TEST_NOW=$$moment $(VENV)/bin/pytest -q -m 'not browser and not outside_in' \
-		$(PYTEST_ARGS); done
+	mkdir -p test-artifacts
+	printf '%s\n' $(CLOCK_MOMENTS) | xargs -P $(CLOCK_JOBS) -I{} bash -c ' \
+		name=$$(printf %s "{}" | tr -dc 0-9); log=test-artifacts/test-clock-$$name.log; \
+		if CLINIC_TEST_NOW={} CLINIC_TEST_DB_SUFFIX=-$$name $(VENV)/bin/pytest -q \
+			-m "not browser and not outside_in" $(PYTEST_ARGS) >$$log 2>&1; \
+		then echo "== clock at {}: $$(tail -n 1 $$log)"; \
+		else echo "== clock at {}: FAILED"; cat $$log; exit 1; fi'
 
 ## make browser: only the real-browser tests (headless Chromium, see tests/browser)
 browser: install-dev

@@ -26,4 +26,6 @@ CLINIC_SITE_URL = "https://clinic.example"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file rather than shared memory, so concurrent-booking tests see SQLite's real
     # locking (IMMEDIATE transactions queue on the write lock) instead of table locks.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
+    # CLINIC_TEST_DB_SUFFIX names another file, so `make test-clock` can run two at once.
+    suffix = os.environ.get("CLINIC_TEST_DB_SUFFIX", "")
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".pytest-db{suffix}.sqlite3")}
