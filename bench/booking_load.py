@@ -62,7 +62,8 @@ class Patient:
             conn.close()
 
     def fetch_form(self) -> int:
-        status, _, page = self._request("GET", "/book/")
+        # The patients live in New York: the page lists the times legal there.
+        status, _, page = self._request("GET", "/book/?state=NY")
         if status == 200:
             for tag in re.findall(r"<input\b[^>]*>", page):
                 name = re.search(r'name="([^"]+)"', tag)
@@ -145,7 +146,10 @@ def _ensure_open_slots() -> int:
 def _database_counts():
     from consultations.models import AvailabilitySlot, ConsultationRequest
 
-    return ConsultationRequest.objects.count(), AvailabilitySlot.objects.bookable().count()
+    return (
+        ConsultationRequest.objects.count(),
+        AvailabilitySlot.objects.bookable(state="NY").count(),
+    )
 
 
 def _database_problems(first_id: int, booked: int) -> list[str]:
@@ -171,8 +175,19 @@ def _database_problems(first_id: int, booked: int) -> list[str]:
     )
     if mismatched:
         problems.append(f"{mismatched} slots whose held count differs from their requests")
-    if AvailabilitySlot.objects.bookable().exists():
+    if AvailabilitySlot.objects.bookable(state="NY").exists():
         problems.append("open slots are left after the run")
+    overlapping = [
+        slot.pk
+        for slot in AvailabilitySlot.objects.all()
+        if AvailabilitySlot.objects.overlapping(
+            clinician_id=slot.clinician_id, starts_at=slot.starts_at, ends_at=slot.ends_at
+        )
+        .exclude(pk=slot.pk)
+        .exists()
+    ]
+    if overlapping:
+        problems.append(f"{len(overlapping)} slots overlap another of their clinician's")
     return problems
 
 

@@ -82,13 +82,28 @@ NOT_REQUEST_FIELDS = {
 US_PHONE_REGIONS = {"US", "AS", "GU", "MP", "PR", "VI"}
 
 
-def slot_label(slot: AvailabilitySlot) -> str:
-    """'Tuesday, March 3, 2:30 pm Eastern time, video call, 30 minutes'."""
+def slot_details(slot: AvailabilitySlot) -> str:
+    """'video call with Dr. Ana Ruiz, MD, 30 minutes', and for in person where:
+    'in person with a clinician at Midtown office, 100 Example Avenue, New York, NY'."""
+    where = f" at {slot.location.name}, {slot.location.one_line_address}" if slot.location else ""
     return (
-        f"{format_clinic_day(slot.starts_at)}, {format_clinic_clock(slot.starts_at)} "
-        f"{clinic_zone_name(slot.starts_at)}, {slot.get_modality_display()}, "
+        f"{slot.get_modality_display()} with {slot.clinician.name_for_patients}{where}, "
         f"{slot.duration_minutes} minutes"
     )
+
+
+def slot_label(slot: AvailabilitySlot) -> str:
+    """'Tuesday, March 3, 2:30 pm Eastern time, video call with Dr. Ana Ruiz, MD, 30 minutes'."""
+    return (
+        f"{format_clinic_day(slot.starts_at)}, {format_clinic_clock(slot.starts_at)} "
+        f"{clinic_zone_name(slot.starts_at)}, {slot_details(slot)}"
+    )
+
+
+def state_code(value) -> str:
+    """A US state's postal code from the form or the address, or "" if it is none."""
+    value = (value or "").strip().upper() if isinstance(value, str) else ""
+    return value if value in dict(US_STATES) else ""
 
 
 class SlotChoiceField(forms.Field):
@@ -105,12 +120,16 @@ class SlotChoiceField(forms.Field):
         "invalid": "Please choose one of the times shown.",
         "closed": "That time is no longer open. Please choose another time.",
         "too_soon": "That time is too soon to book online. Please choose a later time, or call us.",
+        "unlicensed": "That time is a video or phone call with a clinician who is not licensed "
+        "in the state you chose, so we cannot book it. Please choose one of the times shown "
+        "for your state, an in-person time, or ask us to contact you.",
         "taken": TAKEN_MESSAGE,
     }
 
     def __init__(self, *, slots, **kwargs):
         super().__init__(**kwargs)
         self.slots = list(slots)
+        self.state = ""  # the patient's state: only times legal there are accepted
 
     def to_python(self, value):
         value = (value or "").strip()
@@ -119,11 +138,13 @@ class SlotChoiceField(forms.Field):
         if not value.isdigit() or len(value) > 18:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         chosen = AvailabilitySlot.objects.filter(pk=int(value))
-        slot = chosen.bookable().first()
+        slot = chosen.bookable(state=self.state or None).first()
         if slot is not None:
             return slot
         if not chosen.exists():
             code = "invalid"
+        elif self.state and chosen.bookable().exists():
+            code = "unlicensed"
         elif chosen.open_to_patients().filter(starts_at__lt=earliest_bookable_start()).exists():
             code = "too_soon"
         elif chosen.open_to_patients().exists():
@@ -166,8 +187,7 @@ class SlotFormMixin:
                             "day": format_clinic_day(slot.starts_at),
                             "clock": format_clinic_clock(slot.starts_at),
                             "zone": clinic_zone_name(slot.starts_at),
-                            "details": f"{slot.get_modality_display()}, "
-                            f"{slot.duration_minutes} minutes",
+                            "details": slot_details(slot),
                             "checked": str(slot.pk) == selected,
                         }
                         for slot in slots
@@ -180,9 +200,11 @@ class SlotFormMixin:
         return str(self["slot"].value() or "") == NO_SLOT
 
 
-def _bookable_slots():
-    """Every time a patient can book online within the booking horizon, soonest first."""
-    return AvailabilitySlot.objects.bookable().order_by("starts_at", "modality")
+def _bookable_slots(state: str = ""):
+    """Every time a patient can book online within the booking horizon, soonest first;
+    with their state, only the times they may legally book from there."""
+    slots = AvailabilitySlot.objects.bookable(state=state or None)
+    return slots.select_related("clinician", "location").order_by("starts_at", "modality")
 
 
 def _week_start(when) -> date:
@@ -300,8 +322,12 @@ class BookingForm(SlotFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.session = session
         self.asked_week = week
-        # Read when the page is drawn, so a form shown again lists what is open then.
-        self.fields["slot"].slots = _bookable_slots()
+        # Read when the page is drawn, so a form shown again lists what is open then, for
+        # the state the patient gave (the times legal there).
+        source = self.data if self.is_bound else self.initial
+        self.patient_state = state_code(source.get("state"))
+        self.fields["slot"].state = self.patient_state
+        self.fields["slot"].slots = _bookable_slots(self.patient_state)
         # The help text beneath shows an example; the error says what is wrong instead.
         self.fields["phone"].error_messages["invalid"] = (
             "That is not a phone number we can call. Enter all 10 digits, area code first."
@@ -467,10 +493,12 @@ class BookingForm(SlotFormMixin, forms.Form):
 class MoveForm(SlotFormMixin, forms.Form):
     slot = SlotChoiceField(slots=(), label="Choose a new time")
 
-    def __init__(self, *args, current_slot=None, **kwargs):
+    def __init__(self, *args, current_slot=None, state: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        # The soonest open times only: the move form has no weeks to page through.
-        soonest = _bookable_slots()[:MAX_SLOTS_SHOWN]
+        # The soonest open times only: the move form has no weeks to page through; only
+        # times the patient may book from their state.
+        self.fields["slot"].state = state
+        soonest = _bookable_slots(state)[:MAX_SLOTS_SHOWN]
         self.fields["slot"].slots = [s for s in soonest if s != current_slot]
 
     def clean_slot(self):

@@ -158,7 +158,7 @@ def consultation_request_create(
         try:
             with transaction.atomic():
                 if slot is not None:
-                    availability_slot_hold(slot_id=slot.pk)
+                    availability_slot_hold(slot_id=slot.pk, state=state)
                 now = timezone.now()
                 consultation_request = ConsultationRequest.objects.create(
                     reference=new_reference(),

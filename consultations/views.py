@@ -16,8 +16,8 @@ from django_ratelimit.core import get_usage
 
 from consultations.calendar_files import consultation_ics
 from consultations.formatting import clinic_zone_name
-from consultations.forms import LIMIT_MESSAGE, TAKEN_MESSAGE, BookingForm, MoveForm
-from consultations.models import ConsultationRequest
+from consultations.forms import LIMIT_MESSAGE, TAKEN_MESSAGE, BookingForm, MoveForm, state_code
+from consultations.models import Clinician, ConsultationRequest
 from consultations.services import (
     DuplicateSubmission,
     SlotUnavailable,
@@ -34,6 +34,7 @@ from consultations.tokens import (
     requested_remember,
     requested_start_new_form,
 )
+from consultations.us_states import US_STATES
 
 
 def _limit_reached(request, group: str, rate: str, *, count: bool = False) -> bool:
@@ -74,8 +75,13 @@ def _render_form(request, form, *, status=200, limited=False):
     elif form.form_token_age() is None:
         form.data = form.data.copy()
         form.data["form_token"] = form_token_issue(request.session)
+    state = form.patient_state
     context = {
         "form": form,
+        "states": US_STATES,
+        "patient_state": state,
+        "patient_state_name": dict(US_STATES).get(state, ""),
+        "licensed_here": bool(state) and Clinician.objects.licensed_in(state).exists(),
         "taken": form.has_error("slot", "taken"),
         "limited": limited,
         "next_times": form.fields["slot"].slots[:3],
@@ -105,7 +111,11 @@ def book(request):
             # Back from the confirmation: the page the patient left is gone, and a browser
             # would fill the new one in by position, on a list that has lost their time.
             return _already_sent(request, just_sent)
-        return _render_form(request, BookingForm(session=request.session))
+        # The state first (a short GET step above the form): the times shown are then
+        # only those legal there, and the form's state box starts with it.
+        state = state_code(request.GET.get("state"))
+        initial = {"state": state} if state else {}
+        return _render_form(request, BookingForm(initial=initial, session=request.session))
     if "self_check_start" in request.POST:
         # From the self-check's result page: the form, carrying the answers to share.
         shared = {"self_check": request.POST.get("self_check", "")[:4000], "share_self_check": True}
@@ -189,6 +199,7 @@ def manage(request, token):
     move_form = MoveForm(
         request.POST if request.POST.get("action") == "move" else None,
         current_slot=consultation_request.slot,
+        state=consultation_request.state,
     )
     context = {
         "consultation_request": consultation_request,

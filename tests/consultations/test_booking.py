@@ -42,8 +42,10 @@ def test_form_lists_open_slots_grouped_by_day_with_full_labels(client, settings,
     AvailabilitySlotFactory(starts_at=timezone.now() - timedelta(hours=1))  # past
     html = client.get("/book/").content.decode()
     text = _text(html)
-    assert "Tuesday, March 3, 2:30 pm Eastern time, video call, 30 minutes" in text
-    assert "Wednesday, March 4, 2:30 pm Eastern time, phone call, 30 minutes" in text
+    video = AvailabilitySlot.objects.get(starts_at=start).clinician.name_for_patients
+    phone = AvailabilitySlot.objects.get(modality="phone").clinician.name_for_patients
+    assert f"Tuesday, March 3, 2:30 pm Eastern time, video call with {video}, 30 minutes" in text
+    assert f"Wednesday, March 4, 2:30 pm Eastern time, phone call with {phone}, 30 minutes" in text
     assert html.count('type="radio" name="slot"') == 3  # two open slots and "none"
     assert "<legend>Tuesday, March 3</legend>" in html
     assert "<legend>Wednesday, March 4</legend>" in html
