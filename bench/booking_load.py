@@ -191,10 +191,7 @@ def _database_problems(first_id: int, booked: int) -> list[str]:
     return problems
 
 
-def run(base: str) -> Outcome | None:
-    probe = Patient(base, 0)
-    if probe.fetch_form() == 404:
-        return None
+def run(base: str) -> Outcome:
     import django
 
     django.setup()

@@ -23,25 +23,18 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL="sqlite:///$PWD/bench.sqlite3"
 fi
 
-has_command() { $PY manage.py help --commands | grep -qx "$1"; }
-
 echo "bench: preparing (${DATABASE_URL%%:*} database, static files, sample content)" >&2
 $PY manage.py collectstatic --noinput -v 0
 $PY manage.py migrate --noinput -v 0
 $PY manage.py createcachetable
 for command in load_sample_content load_sample_slots; do
-  if has_command "$command"; then $PY manage.py "$command" >"$WORK/$command.log"; fi
+  $PY manage.py "$command" >"$WORK/$command.log"
 done
 
 PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export PORT GUNICORN_WORKERS=2
-if [ -f "$GUNICORN_CONF" ]; then
-  args=(--config "$GUNICORN_CONF")
-else  # the same settings the production container uses
-  args=(--access-logfile - --error-logfile -)
-fi
 # Command-line options win over the config file: loopback only, two workers.
-$GUNICORN "${args[@]}" --bind "127.0.0.1:$PORT" --workers 2 clinic.wsgi:application \
+$GUNICORN --config "$GUNICORN_CONF" --bind "127.0.0.1:$PORT" --workers 2 clinic.wsgi:application \
   >"$WORK/gunicorn.log" 2>&1 &
 GUNICORN_PID=$!
 stop() {

@@ -10,6 +10,10 @@ from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from clinic.models import ClinicDetails, Fee
+from education.models import Article
+from education.rendering import render_markdown
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,9 +55,6 @@ def server_error(request):
 @require_safe
 def costs(request):
     """The clinic's fee list and offered treatments, with the Good Faith Estimate notice."""
-    from clinic.models import Fee
-    from education.models import Article
-
     return render(
         request,
         "clinic/costs.html",
@@ -69,9 +70,6 @@ def costs(request):
 @require_safe
 def privacy(request):
     """The privacy notice staff keep in the clinic details, with the retention read live."""
-    from clinic.models import ClinicDetails
-    from education.rendering import render_markdown
-
     text = ClinicDetails.objects.cached().privacy_notice.replace(
         "{retention_days}", str(settings.CLINIC_RETENTION_DAYS)
     )

@@ -36,6 +36,11 @@ from consultations.models import (
 from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.services import shared_self_check_save
 from consultations.self_check.sharing import SelfCheckAnswers
+from consultations.tasks import (
+    send_consultation_request_emails,
+    send_patient_cancellation_notice,
+    send_staff_change_notice,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,22 +101,16 @@ def availability_slot_release(*, slot_id: int) -> None:
 
 
 def _enqueue_emails(request_id: int) -> None:
-    from consultations.tasks import send_consultation_request_emails
-
     # robust: a failure to queue is logged and leaves the email "pending" for staff to resend;
     # the request itself is already committed and the patient still sees the confirmation.
     transaction.on_commit(lambda: send_consultation_request_emails.enqueue(request_id), robust=True)
 
 
 def _enqueue_staff_change_notice(request_id: int, change: str) -> None:
-    from consultations.tasks import send_staff_change_notice
-
     transaction.on_commit(lambda: send_staff_change_notice.enqueue(request_id, change), robust=True)
 
 
 def _enqueue_patient_cancellation_notice(request_id: int) -> None:
-    from consultations.tasks import send_patient_cancellation_notice
-
     # robust, as above: the cancel is committed whether or not its email can be queued.
     transaction.on_commit(lambda: send_patient_cancellation_notice.enqueue(request_id), robust=True)
 

@@ -4,13 +4,13 @@ from django.core.checks import Warning, register
 from django.db import DatabaseError
 from django.db.models import Q
 
+from education.models import Article
+
 
 @register(deploy=True)
 def sample_contributors_on_published_articles(app_configs, **kwargs):
     """Going live with the sample articles must be a deliberate choice: their "reviews"
     never happened. DJANGO_SILENCED_SYSTEM_CHECKS=education.W001 publishes them anyway."""
-    from education.models import Article
-
     try:
         count = (
             Article.objects.published()

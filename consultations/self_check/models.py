@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from consultations.self_check import phq9
+from consultations.self_check.screen_defaults import DEFAULT_QUESTIONS, screen_questions_missing
 
 # Bump when the sharing wording on the result page or the booking form changes; each
 # stored copy keeps the version the patient agreed to.
@@ -28,8 +29,6 @@ class ScreenQuestionManager(models.Manager):
     def for_self_check(self) -> list["ScreenQuestion"]:
         """Every question in order; installs the defaults first if any is missing (the
         migration installs them; this covers a database emptied since)."""
-        from consultations.self_check.screen_defaults import screen_questions_missing
-
         questions = list(self.all())
         if len(questions) < len(_default_keys()):
             self.bulk_create(screen_questions_missing(self.model), ignore_conflicts=True)
@@ -38,8 +37,6 @@ class ScreenQuestionManager(models.Manager):
 
 
 def _default_keys() -> list[str]:
-    from consultations.self_check.screen_defaults import DEFAULT_QUESTIONS
-
     return [key for key, *_rest in DEFAULT_QUESTIONS]
 
 
