@@ -3,25 +3,15 @@
 # developer's db.sqlite3), static files collected, sample content and slots loaded, then
 # gunicorn started as production runs it. Sets PORT, GUNICORN_PID and WORK; stops
 # gunicorn on exit.
-PY=.venv/bin/python
+BENCH_DB=bench
+source bench/production_env.sh
 GUNICORN=.venv/bin/gunicorn
 GUNICORN_CONF=docker/gunicorn.conf.py
 WORK=$(mktemp -d -t clinic-bench.XXXXXX)
 
-# Production settings, with plain HTTP on loopback and no booking rate limit for the run.
-export DJANGO_SETTINGS_MODULE=clinic.settings
-export DJANGO_DEBUG=0
-DJANGO_SECRET_KEY=$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')
-export DJANGO_SECRET_KEY
-export DJANGO_SECURE_SSL_REDIRECT=0
-export DJANGO_ALLOWED_HOSTS=127.0.0.1
-export CLINIC_BOOKING_RATE_LIMIT=off
+# No booking limits for the run: the booking load sends every request from one address.
+export CLINIC_BOOKING_RATE_LIMIT=off CLINIC_BOOKING_POST_LIMIT=off CLINIC_BOOKING_EMAIL_LIMIT=0
 export CLINIC_BOOKING_MIN_SECONDS=${CLINIC_BOOKING_MIN_SECONDS:-1}
-export DJANGO_LOG_LEVEL=${DJANGO_LOG_LEVEL:-WARNING}
-if [ -z "${DATABASE_URL:-}" ]; then
-  rm -f bench.sqlite3 bench.sqlite3-wal bench.sqlite3-shm
-  export DATABASE_URL="sqlite:///$PWD/bench.sqlite3"
-fi
 
 echo "bench: preparing (${DATABASE_URL%%:*} database, static files, sample content)" >&2
 $PY manage.py collectstatic --noinput -v 0
