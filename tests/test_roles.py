@@ -327,6 +327,13 @@ EDUCATION_WRITE = {
     "education.readingpath": "LA", "education.topic": "LA",
 }  # fmt: skip
 OWN_DEVICE = {"otp_totp.totpdevice": "LA"}
+# Coordinators and managers: the clinicians, locations and times offered, and the requests.
+SCHEDULING = {
+    "consultations.availabilityslot": "LA",
+    "consultations.clinician": "LA",
+    "consultations.location": "LA",
+    "consultations.consultationrequest": "L",
+}
 OPENS = {
     EDITOR: EDUCATION_WRITE | OWN_DEVICE,
     REVIEWER: {
@@ -337,11 +344,10 @@ OPENS = {
         "education.topic": "L",
     }
     | OWN_DEVICE,  # fmt: skip
-    COORDINATOR: {
-        "consultations.availabilityslot": "LA",
-        "consultations.consultationrequest": "L",
-    }
-    | OWN_DEVICE,  # fmt: skip
+    # Coordinators see the clinicians and locations; managers add them.
+    COORDINATOR: SCHEDULING
+    | {"consultations.clinician": "L", "consultations.location": "L"}
+    | OWN_DEVICE,
     MANAGER: EDUCATION_WRITE
     | OWN_DEVICE
     | {
@@ -355,7 +361,8 @@ OPENS = {
         "consultations.availabilityslot": "LA",
         "consultations.consultationrequest": "L",
         "consultations.screenquestion": "L",
-    },  # fmt: skip
+    }
+    | SCHEDULING,
 }
 
 
