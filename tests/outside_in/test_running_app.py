@@ -28,7 +28,9 @@ def booking_forms(app, count, source=PROXY, forwarded=None):
     for n in range(count):
         browser = app.browser(source)
         headers = {"X-Forwarded-For": forwarded(n)} if forwarded else {}
-        page = browser.get("/book/", headers=headers)
+        # The times the patient's state may book (video and phone need a clinician
+        # licensed there), as the page offers them once the state is chosen.
+        page = browser.get(f"/book/?state={VALID_ANSWERS['state']}", headers=headers)
         assert page.status == 200
         slots = re.findall(r'name="slot" value="(\d+)"', page.text)
         opened.append((browser, headers, hidden_fields(page.text), slots))
