@@ -68,11 +68,12 @@ pytest: install-dev
 	$(VENV)/bin/pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 ## make test-clock: the suite (browser and outside-in tests aside: their servers and browsers
-## run outside the moved clock) started at awkward moments in the clinic's zone: a Saturday
-## night, a month's and a year's last minutes, both daylight-saving changes and February 29
-## (see tests/conftest.py); two moments at a time, each with its own SQLite file and log
-CLOCK_MOMENTS := 2026-12-05T23:30:00-05:00 2026-12-31T23:50:00-05:00 \
-	2027-03-14T01:30:00-05:00 2027-11-07T01:30:00-04:00 2028-02-29T12:00:00-05:00
+## run outside the moved clock) started at awkward moments in the clinic's zone: a Friday
+## night that becomes a new year's Saturday (a week's, a month's and a year's end), both
+## daylight-saving changes and February 29 (see tests/conftest.py); two moments at a time,
+## each with its own SQLite file and log (four moments: two rounds on two cores)
+CLOCK_MOMENTS := 2027-12-31T23:50:00-05:00 2027-03-14T01:30:00-05:00 \
+	2027-11-07T01:30:00-04:00 2028-02-29T12:00:00-05:00
 CLOCK_JOBS ?= 2
 test-clock: install-dev
 	mkdir -p test-artifacts

@@ -12,8 +12,8 @@ def _moved_clock():
     """CLINIC_TEST_NOW="2028-02-29T23:30-05:00" runs the whole suite as if started then.
 
     No test may depend on the day or the hour it runs; CI runs the suite at awkward
-    moments (a Saturday night, a month's last day, a daylight-saving change, February 29)
-    to prove it. The clock keeps ticking from there.
+    moments (a Friday night turning into a new year's Saturday, the daylight-saving
+    changes, February 29) to prove it. The clock keeps ticking from there.
     """
     moment = os.environ.get("CLINIC_TEST_NOW")
     if not moment:
