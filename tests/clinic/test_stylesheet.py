@@ -6,8 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
+from clinic.stylesheet import InlineStylesheetCSPMiddleware
 from tests.clinic.test_site import PUBLIC_PAGES
 from tests.factories import ArticleFactory
 
@@ -81,3 +84,29 @@ def test_every_bootstrap_class_a_template_uses_is_shipped():
 
 def test_shipped_bootstrap_is_a_fraction_of_the_full_one():
     assert SHIPPED_BOOTSTRAP.stat().st_size < FULL_BOOTSTRAP.stat().st_size / 5
+
+
+def _policy_as_django_csp_builds_it(path: str) -> str:
+    request = HttpRequest()
+    request.path_info = path
+    probe = CSPMiddleware.process_response(
+        InlineStylesheetCSPMiddleware(HttpResponse), request, HttpResponse()
+    )
+    return probe["Content-Security-Policy"]
+
+
+def test_a_page_nothing_changed_gets_the_policy_django_csp_would_build(client, settings):
+    settings.DEBUG = False
+    for _ in range(2):  # the second answer comes from the policy built once
+        response = client.get("/")
+        assert response["Content-Security-Policy"] == _policy_as_django_csp_builds_it("/")
+
+
+def test_a_view_that_changes_its_policy_still_gets_its_change(admin_client, settings):
+    settings.DEBUG = False
+    article = ArticleFactory()
+    admin_client.get("/")  # the unchanged policy is built and kept first
+    response = admin_client.get(f"/admin/education/article/{article.pk}/history/")
+    assert response.status_code == 200
+    assert "'unsafe-hashes'" in style_src(response)
+    assert "'unsafe-hashes'" not in style_src(admin_client.get("/"))
