@@ -642,9 +642,7 @@ class ConsultationRequestAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "move_to" in self.fields:
             self.fields["move_to"].queryset = (
-                AvailabilitySlot.objects.bookable()
-                .exclude(pk=self.instance.slot_id)
-                .order_by("starts_at")
+                self._staff_bookable().exclude(pk=self.instance.slot_id).order_by("starts_at")
             )
         # The page carries the status it was shown with, so a change made meanwhile (the
         # patient cancelled from their link) is noticed rather than overwritten.
@@ -655,6 +653,10 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             self.fields["assigned_to"].queryset = request_handlers(
                 keeping=self.instance.assigned_to_id
             )
+
+    def _staff_bookable(self):
+        """The times staff may give this request: legal for the patient's state."""
+        return AvailabilitySlot.objects.bookable(state=self.instance.state, by_staff=True)
 
     @property
     def seen_status(self) -> str:
@@ -673,7 +675,7 @@ class ConsultationRequestAdminForm(forms.ModelForm):
             status in ACTIVE_STATUSES
             and instance.slot_id
             and not instance.holds_place
-            and not AvailabilitySlot.objects.bookable().filter(pk=instance.slot_id).exists()
+            and not self._staff_bookable().filter(pk=instance.slot_id).exists()
         )
         if reopening:
             raise forms.ValidationError(

@@ -31,6 +31,7 @@ from consultations.models import (
     SelfPayAnswer,
     TherapistAnswer,
     earliest_bookable_start,
+    latest_bookable_start,
 )
 from consultations.self_check.sharing import SharedAnswersRefused, read_shared_answers
 from consultations.tokens import form_token_age
@@ -120,6 +121,8 @@ class SlotChoiceField(forms.Field):
         "invalid": "Please choose one of the times shown.",
         "closed": "That time is no longer open. Please choose another time.",
         "too_soon": "That time is too soon to book online. Please choose a later time, or call us.",
+        "too_far": "That time is further ahead than we book online. Please choose an earlier "
+        "time, or ask us to contact you.",
         "unlicensed": "That time is a video or phone call with a clinician who is not licensed "
         "in the state you chose, so we cannot book it. Please choose one of the times shown "
         "for your state, an in-person time, or ask us to contact you.",
@@ -147,6 +150,8 @@ class SlotChoiceField(forms.Field):
             code = "unlicensed"
         elif chosen.open_to_patients().filter(starts_at__lt=earliest_bookable_start()).exists():
             code = "too_soon"
+        elif chosen.open_to_patients().filter(starts_at__gt=latest_bookable_start()).exists():
+            code = "too_far"
         elif chosen.open_to_patients().exists():
             code = "taken"
         else:

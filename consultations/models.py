@@ -237,6 +237,11 @@ def earliest_bookable_start() -> datetime:
     return max(notice, self_service_cutoff())
 
 
+def latest_bookable_start() -> datetime:
+    """The furthest ahead a patient may book online (CLINIC_BOOKING_HORIZON_DAYS)."""
+    return timezone.now() + timedelta(days=settings.CLINIC_BOOKING_HORIZON_DAYS)
+
+
 class AvailabilitySlotQuerySet(models.QuerySet):
     def upcoming(self):
         return self.filter(starts_at__gt=timezone.now())
@@ -254,7 +259,7 @@ class AvailabilitySlotQuerySet(models.QuerySet):
             clinician_id=clinician_id, starts_at__lt=ends_at, ends_at__gt=starts_at
         )
 
-    def bookable(self, *, state: str | None = None):
+    def bookable(self, *, state: str | None = None, by_staff: bool = False):
         """What a patient can book now, under every booking rule (README, "Booking rules"):
         open, a place left, no sooner than the minimum notice and no further ahead than
         the horizon, with an active clinician whose day is not full
@@ -262,15 +267,17 @@ class AvailabilitySlotQuerySet(models.QuerySet):
 
         With `state`, only what a patient there may legally book: video and phone times
         with a clinician licensed in that state, and in-person times at any location.
+
+        `by_staff`: what staff may book for a patient (a move or a re-opened request).
+        The notice and the horizon are there for online booking, so staff arranging a
+        time by phone are held only to a time still ahead; every other rule holds.
         """
-        now = timezone.now()
-        slots = self.filter(
-            is_open=True,
-            held__lt=F("capacity"),
-            starts_at__gte=earliest_bookable_start(),
-            starts_at__lte=now + timedelta(days=settings.CLINIC_BOOKING_HORIZON_DAYS),
-            clinician__is_active=True,
+        when = (
+            Q(starts_at__gt=timezone.now())
+            if by_staff
+            else Q(starts_at__gte=earliest_bookable_start(), starts_at__lte=latest_bookable_start())
         )
+        slots = self.filter(when, is_open=True, held__lt=F("capacity"), clinician__is_active=True)
         if state is not None:
             licensed = ClinicianState.objects.filter(clinician=OuterRef("clinician"), state=state)
             slots = slots.filter(Q(modality=Modality.IN_PERSON) | Exists(licensed))

@@ -83,15 +83,18 @@ class TooLateToChange(Exception):
     """The appointment is inside the self-service cut-off, or the request is closed."""
 
 
-def availability_slot_hold(*, slot_id: int, state: str | None = None) -> None:
-    """Take one place in a slot that is bookable (for a patient in `state`, if given),
-    or raise SlotUnavailable."""
+def availability_slot_hold(
+    *, slot_id: int, state: str | None = None, by_staff: bool = False
+) -> None:
+    """Take one place in a slot that is bookable (for a patient in `state`, if given; by
+    staff, if `by_staff`: see AvailabilitySlotQuerySet.bookable), or raise SlotUnavailable."""
     with transaction.atomic():
         # The daily maximum and the buffer read the clinician's other slots. Lock the
         # clinician first, so two bookings with them queue instead of both counting the
         # day before either adds to it. (SQLite: the IMMEDIATE transaction already queues.)
         Clinician.objects.select_for_update(of=("self",)).filter(slots__pk=slot_id).first()
-        bookable = AvailabilitySlot.objects.bookable(state=state).filter(pk=slot_id)
+        bookable = AvailabilitySlot.objects.bookable(state=state, by_staff=by_staff)
+        bookable = bookable.filter(pk=slot_id)
         if bookable.update(held=F("held") + 1) == 0:
             raise SlotUnavailable
 
@@ -238,7 +241,9 @@ def consultation_request_set_status(
             availability_slot_release(slot_id=current.slot_id)
             updates["holds_place"] = False
         elif status in ACTIVE_STATUSES and current.slot_id and not current.holds_place:
-            availability_slot_hold(slot_id=current.slot_id)
+            availability_slot_hold(
+                slot_id=current.slot_id, state=current.state, by_staff=by is not None
+            )
             updates["holds_place"] = True
         ConsultationRequest.objects.filter(pk=current.pk).update(**updates)
         patient_email = STAFF_STATUS_EMAILS.get(status) if by is not None else None
@@ -309,7 +314,7 @@ def consultation_request_move(
         # the buffer; if the new time cannot be held, the transaction puts it back.
         if current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
-        availability_slot_hold(slot_id=new_slot.pk, state=current.state)
+        availability_slot_hold(slot_id=new_slot.pk, state=current.state, by_staff=by is not None)
         now = timezone.now()
         status = Status.NEW if by is None else current.status
         updates = {

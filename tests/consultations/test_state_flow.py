@@ -5,12 +5,21 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
 from django.utils import timezone
 
-from consultations.models import ConsultationRequest
+from consultations.models import AvailabilitySlot, ConsultationRequest, Status
 from consultations.services import SlotUnavailable, consultation_request_create
 from tests.consultations.conftest import VALID_ANSWERS
-from tests.factories import AvailabilitySlotFactory, ClinicianFactory, LocationFactory
+from tests.factories import (
+    AvailabilitySlotFactory,
+    ClinicianFactory,
+    ConsultationRequestFactory,
+    LocationFactory,
+    UserFactory,
+)
+from tests.page_forms import form_with_button
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +118,83 @@ def _request_fields():
         "not_emergency_ack_at": now,
         "consent_policy_version": "test",
     }
+
+
+def test_crafted_post_for_a_time_beyond_the_horizon_says_so_with_input_kept(client, settings):
+    settings.CLINIC_BOOKING_HORIZON_DAYS = 60
+    beyond = AvailabilitySlotFactory(starts_at=timezone.now() + timedelta(days=61))
+    page = client.get("/book/?state=NY")
+    assert str(beyond.pk) not in offered(page.content.decode())
+    token = page.context["form"]["form_token"].value()
+    data = {**VALID_ANSWERS, "state": "NY", "form_token": token, "slot": beyond.pk}
+    html = client.post("/book/", data).content.decode()
+    assert "further ahead than we book online" in html and "just taken" not in html
+    assert 'value="Alex Example"' in html and "SECRET-NOTE-TEXT" in html
+    assert ConsultationRequest.objects.count() == 0
+
+
+@pytest.fixture
+def coordinator(client):
+    user = UserFactory()
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="consultations",
+            codename__in=["view_consultationrequest", "change_consultationrequest"],
+        )
+    )
+    client.force_login(user)
+    return user
+
+
+def _save_request_page(client, request, **choices):
+    url = reverse("admin:consultations_consultationrequest_change", args=[request.pk])
+    form = form_with_button(client.get(url).content.decode(), "Save")
+    return client.post(url, form.submission("Save", **choices), follow=True)
+
+
+def _move_choices(client, request):
+    url = reverse("admin:consultations_consultationrequest_change", args=[request.pk])
+    return set(form_with_button(client.get(url).content.decode(), "Save").offered["move_to"])
+
+
+def test_staff_may_give_a_time_inside_the_notice_legal_for_the_patients_state(
+    client, coordinator, clinic
+):
+    # Arranged by phone: staff are held to a time still ahead, not to the online notice.
+    request = ConsultationRequestFactory(state="CA", slot=clinic["in_person"])
+    tomorrow_morning = AvailabilitySlotFactory(
+        clinician=clinic["ca_phone"].clinician,
+        modality="phone",
+        starts_at=timezone.now() + timedelta(hours=6),
+    )
+    moves = _move_choices(client, request)
+    assert str(tomorrow_morning.pk) in moves and str(clinic["ca_phone"].pk) in moves
+    assert str(clinic["ny_video"].pk) not in moves  # its clinician is not licensed in CA
+    _save_request_page(client, request, move_to=tomorrow_morning.pk)
+    request.refresh_from_db()
+    assert request.slot == tomorrow_morning and request.holds_place
+    # Online, the same time is too soon.
+    assert not AvailabilitySlot.objects.bookable(state="CA").filter(pk=tomorrow_morning.pk)
+
+
+def test_staff_can_reopen_a_request_inside_the_notice_but_not_a_past_one(client, coordinator):
+    soon = AvailabilitySlotFactory(starts_at=timezone.now() + timedelta(hours=6))
+    request = ConsultationRequestFactory(
+        status=Status.CANCELLED, slot=soon, holds_place=False, slot__held=0
+    )
+    response = _save_request_page(client, request, status=Status.NEW)
+    assert "cannot be re-opened" not in response.content.decode()
+    request.refresh_from_db()
+    soon.refresh_from_db()
+    assert request.status == Status.NEW and request.holds_place and soon.held == 1
+
+    past = ConsultationRequestFactory(
+        status=Status.CANCELLED,
+        slot__starts_at=timezone.now() - timedelta(hours=1),
+        holds_place=False,
+        slot__held=0,
+    )
+    response = _save_request_page(client, past, status=Status.NEW)
+    assert "cannot be re-opened" in response.content.decode()
+    past.refresh_from_db()
+    assert past.status == Status.CANCELLED and not past.holds_place
