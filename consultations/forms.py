@@ -126,6 +126,8 @@ class SlotChoiceField(forms.Field):
         "unlicensed": "That time is a video or phone call with a clinician who is not licensed "
         "in the state you chose, so we cannot book it. Please choose one of the times shown "
         "for your state, an in-person time, or ask us to contact you.",
+        "clinician_busy": "That clinician can no longer see anyone at that time. Please "
+        "choose another time.",
         "taken": TAKEN_MESSAGE,
     }
 
@@ -152,6 +154,8 @@ class SlotChoiceField(forms.Field):
             code = "too_soon"
         elif chosen.open_to_patients().filter(starts_at__gt=latest_bookable_start()).exists():
             code = "too_far"
+        elif chosen.open_to_patients().exclude(pk__in=AvailabilitySlot.objects.full()).exists():
+            code = "clinician_busy"  # a place left, but the buffer or the daily maximum
         elif chosen.open_to_patients().exists():
             code = "taken"
         else:

@@ -198,3 +198,22 @@ def test_staff_can_reopen_a_request_inside_the_notice_but_not_a_past_one(client,
     assert "cannot be re-opened" in response.content.decode()
     past.refresh_from_db()
     assert past.status == Status.CANCELLED and not past.holds_place
+
+
+@pytest.mark.parametrize("rule", ["buffer", "daily maximum"])
+def test_crafted_post_against_the_clinicians_day_names_it_with_input_kept(client, settings, rule):
+    settings.CLINIC_BOOKING_BUFFER_MINUTES = 15 if rule == "buffer" else 0
+    settings.CLINIC_BOOKING_DAILY_MAX = 1 if rule == "daily maximum" else None
+    clinician = ClinicianFactory(states=["NY"])
+    # 10 am in the clinic's zone, three days on: both times fall on one clinic day.
+    start = timezone.localtime(timezone.now() + timedelta(days=3)).replace(hour=10, minute=0)
+    AvailabilitySlotFactory(clinician=clinician, starts_at=start, held=1)
+    blocked = AvailabilitySlotFactory(clinician=clinician, starts_at=start + timedelta(minutes=40))
+    page = client.get("/book/?state=NY")
+    assert str(blocked.pk) not in offered(page.content.decode())
+    token = page.context["form"]["form_token"].value()
+    data = {**VALID_ANSWERS, "state": "NY", "form_token": token, "slot": blocked.pk}
+    html = client.post("/book/", data).content.decode()
+    assert "That clinician can no longer see anyone at that time" in html
+    assert 'value="Alex Example"' in html and "SECRET-NOTE-TEXT" in html
+    assert ConsultationRequest.objects.count() == 0
