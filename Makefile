@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench bench-scale lighthouse css fonts
+.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench bench-scale lighthouse css
 
 # The venv's bundled pip (23.x on Debian and pyenv) mis-resolves extras under
 # --require-hashes, so it installs only uv, pinned and hash-checked, with --no-deps; uv
@@ -122,16 +122,6 @@ css: install-dev
 	@# rules are inlined into each page's <style>, where @charset means nothing).
 	sed -i -e 's|/\*# sourceMappingURL=[^*]*\*/||' -e 's|^@charset "UTF-8";||' $(CSS_OUT)
 	cp assets/bootstrap/LICENSE static/vendor/bootstrap/LICENSE
-
-## make fonts: Source Sans 3 cut to the characters the site's English (and Spanish names)
-## use: ASCII, typographic quotes and dashes, a few accented letters (unicode-range in
-## site.css matches this list; other characters fall back to the system font)
-FONT_CHARS := U+0020-007E,U+00A0-00A1,U+00A9,U+00AE,U+00B0,U+00B7,U+00BF,U+00C1,U+00C9,U+00CD,U+00D1,U+00D3,U+00DA,U+00DC,U+00E1,U+00E9,U+00ED,U+00F1,U+00F3,U+00FA,U+00FC,U+2013-2014,U+2018-201D,U+2022,U+2026,U+2039-203A,U+2122,U+2192
-fonts: $(UV)
-	for weight in 400 600; do $(UV) tool run -q --from 'fonttools[woff]==4.60.1' pyftsubset \
-		assets/fonts/source-sans-3-latin-$$weight-normal.woff2 --unicodes='$(FONT_CHARS)' \
-		--flavor=woff2 --layout-features=kern,liga --no-hinting --desubroutinize \
-		--output-file=static/vendor/fonts/source-sans-3/source-sans-3-$$weight.woff2; done
 
 ## make lock: regenerate the pinned, hashed requirements from pyproject.toml (and uv's own
 ## pin from requirements-bootstrap.in); make test then proves they install into an empty venv
