@@ -29,6 +29,8 @@ When you ask for a consultation, we collect what you type into the booking form:
 name, email, phone number, state, how you would like us to contact you, the time you
 chose, the topics you want to discuss, whether you see a therapist, whether you expect to
 pay for yourself, and any short note you add. We also record when you gave your consent.
+Your therapist's name, practice and phone or email are kept only if you tick the box that
+lets us contact them, and we record when you did.
 If a self-check is offered on this site, its answers are kept only if you choose to share
 them with us. Reading the articles, the glossary or the search page collects nothing
 about you: those pages set no cookies.

@@ -3,7 +3,9 @@
 Request pages need the usual view/change permissions; export needs
 `consultations.export_consultationrequest`. Every view of a request's change page, every
 change and every export adds an AuditEvent; so does every staff change to a slot (added,
-edited, opened, closed, deleted, or a series generated).
+edited, opened, closed, deleted, or a series generated). The shared self-check answers and
+the patient's therapist show on a request's page only to staff with their own view
+permission, and the audit row of that view says they were shown.
 """
 
 import csv
@@ -16,6 +18,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -38,6 +41,7 @@ from consultations.models import (
     Modality,
     StaffNote,
     Status,
+    TherapistContact,
     clinic_day_start,
     request_handlers,
 )
@@ -545,6 +549,22 @@ SUBMITTED_FIELDS = [
     "not_emergency_ack_at",
     "consent_policy_version",
 ]
+SUBMITTED_SECTION = "Submitted by the patient (read-only)"
+# The patient's own therapist, stored only when they agreed the clinic may contact them;
+# shown only to staff with this permission (intake coordinators and managers), and each
+# view says so in the audit trail.
+THERAPIST_SECTION = "Therapist (the patient agreed we may contact them)"
+VIEW_THERAPIST_PERMISSION = "consultations.view_therapistcontact"
+
+
+def may_see_therapist(user) -> bool:
+    return user.has_perm(VIEW_THERAPIST_PERMISSION)
+
+
+def therapist_contact_of(consultation_request) -> TherapistContact | None:
+    return TherapistContact.objects.filter(request_id=consultation_request.pk).first()
+
+
 DELIVERY_FIELDS = [
     "confirmation_email_status",
     "confirmation_email_error",
@@ -726,10 +746,15 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     search_fields = ["reference", "full_name", "email", "phone"]
     date_hierarchy = "created_at"
     list_select_related = ["slot", "assigned_to"]
-    readonly_fields = [*SUBMITTED_FIELDS, *DELIVERY_FIELDS, "status_history"]
+    readonly_fields = [
+        *SUBMITTED_FIELDS,
+        *DELIVERY_FIELDS,
+        "status_history",
+        "therapist_contact_details",
+    ]
     fieldsets = [
         ("Requested", {"fields": SUBMITTED_FIELDS[:5]}),
-        ("Submitted by the patient (read-only)", {"fields": SUBMITTED_FIELDS[5:]}),
+        (SUBMITTED_SECTION, {"fields": SUBMITTED_FIELDS[5:]}),
         (
             "Handling",
             {
@@ -789,13 +814,26 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         ]
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {} ({})</li>", rows))
 
+    @admin.display(description="therapist")
+    def therapist_contact_details(self, obj):
+        contact = therapist_contact_of(obj)
+        if contact is None:
+            return "–"
+        return render_to_string("admin/consultations/therapist_contact.html", {"contact": contact})
+
     # --- permissions
 
     def has_add_permission(self, request):
         return False  # requests come from patients through the booking form
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = super().get_fieldsets(request, obj)
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and may_see_therapist(request.user) and therapist_contact_of(obj):
+            section = (THERAPIST_SECTION, {"fields": ["therapist_contact_details"]})
+            submitted = next(
+                at for at, (name, _options) in enumerate(fieldsets) if name == SUBMITTED_SECTION
+            )
+            fieldsets.insert(submitted + 1, section)
         if self.has_change_permission(request, obj):
             return fieldsets
         # View-only staff get no form, so nothing to choose a time or an email with.
@@ -812,6 +850,13 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         return lookup in OFFERED_LOOKUPS and super().lookup_allowed(lookup, value, request)
 
     # --- audit
+
+    def view_audit_detail(self, request, obj) -> str:
+        """What the audit row of a request page view adds: which private parts it showed."""
+        parts = [super().view_audit_detail(request, obj)]
+        if may_see_therapist(request.user) and therapist_contact_of(obj):
+            parts.append("with the therapist's details")
+        return "; ".join(part for part in parts if part)
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)

@@ -9,9 +9,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Fieldset, Layout, Submit
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.urls import reverse
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
+from phonenumber_field.phonenumber import to_python as phone_number_from
 
 from consultations.formatting import (
     clinic_zone,
@@ -34,6 +37,7 @@ from consultations.models import (
     latest_bookable_start,
 )
 from consultations.self_check.sharing import SharedAnswersRefused, read_shared_answers
+from consultations.services import TherapistDetails
 from consultations.tokens import form_token_age
 from consultations.us_states import US_STATES
 
@@ -71,13 +75,32 @@ LIMIT_MESSAGE = (
     "We could not send this request: many requests came from here in a short while. "
     "Your answers are kept below."
 )
+THERAPIST_UNREACHABLE = (
+    "Enter your therapist's phone number (all 10 digits, area code first) or their email address."
+)
+THERAPIST_NO_CONSENT = (
+    "Tick the box to let us contact your therapist, or clear their details: we keep them "
+    "only with your permission."
+)
+THERAPIST_NOT_YES = (
+    "To let us contact your therapist, answer “Yes” to “Do you see a therapist or "
+    "counselor now?”, or untick this box."
+)
+THERAPIST_NAME_MISSING = "Enter your therapist's name, or untick the box that lets us contact them."
+THERAPIST_CONTACT_MISSING = (
+    "Enter your therapist's phone number or email, or untick the box that lets us contact them."
+)
+THERAPIST_FIELDS = ("therapist_name", "therapist_practice", "therapist_contact")
 # Checked by the form, never stored as answers: the consent boxes (the request records
-# when they were given), the box for sharing self-check answers, and the bot trap.
+# when they were given), the box for sharing self-check answers, the therapist's details
+# (they go as one `therapist`, and only with their box ticked), and the bot trap.
 NOT_REQUEST_FIELDS = {
     "is_adult",
     "contact_consent",
     "not_emergency_ack",
     "share_self_check",
+    *THERAPIST_FIELDS,
+    "therapist_contact_consent",
     "website",
 }
 US_PHONE_REGIONS = {"US", "AS", "GU", "MP", "PR", "VI"}
@@ -273,6 +296,31 @@ class BookingForm(SlotFormMixin, forms.Form):
         choices=TherapistAnswer.choices,
         widget=forms.RadioSelect,
     )
+    # The patient's own therapist: optional, kept only with its own consent box ticked.
+    therapist_name = forms.CharField(
+        label="Your therapist's name",
+        max_length=100,
+        required=False,
+        # Never the browser's guess: it would fill in the patient's own name and email.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    therapist_practice = forms.CharField(
+        label="Their practice or clinic (optional)",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    therapist_contact = forms.CharField(
+        label="Their phone number or email",
+        max_length=254,
+        required=False,
+        help_text="For example (212) 555-0123 or name@example.com.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    therapist_contact_consent = forms.BooleanField(
+        label="You may contact my therapist to coordinate my care.",
+        required=False,
+    )
     expects_self_pay = forms.ChoiceField(
         label="Do you expect to pay for this care yourself? (optional)",
         help_text="If you do, we will send you a written Good Faith Estimate of the cost.",
@@ -320,6 +368,10 @@ class BookingForm(SlotFormMixin, forms.Form):
         "discuss_topics",
         "note",
         "has_therapist",
+        "therapist_name",
+        "therapist_practice",
+        "therapist_contact",
+        "therapist_contact_consent",
         "expects_self_pay",
         "heard_about",
         "self_check",
@@ -362,6 +414,20 @@ class BookingForm(SlotFormMixin, forms.Form):
                 "discuss_topics",
                 "note",
                 "has_therapist",
+                Fieldset(
+                    "Your therapist (optional)",
+                    HTML(
+                        '<p class="form-text">If you see a therapist and would like us to '
+                        "work with them, tell us who they are and tick the box. We keep "
+                        "their details, and contact them about your care here, only with "
+                        "your permission.</p>"
+                    ),
+                    "therapist_name",
+                    "therapist_practice",
+                    "therapist_contact",
+                    "therapist_contact_consent",
+                    css_class="therapist-details",
+                ),
                 "expects_self_pay",
                 "heard_about",
             ),
@@ -437,6 +503,56 @@ class BookingForm(SlotFormMixin, forms.Form):
         except SharedAnswersRefused as refused:
             raise forms.ValidationError(refused.message, code="refused") from None
 
+    def clean_therapist_contact(self):
+        """A phone number or an email address, as (phone, email); ("", "") when empty."""
+        value = self.cleaned_data["therapist_contact"].strip()
+        if not value:
+            return "", ""
+        if "@" in value:
+            try:
+                validate_email(value)
+            except ValidationError:
+                raise forms.ValidationError(THERAPIST_UNREACHABLE, code="invalid") from None
+            return "", value
+        phone = phone_number_from(value, region="US")
+        if not phone.is_valid():  # an unreadable string comes back as an invalid number
+            raise forms.ValidationError(THERAPIST_UNREACHABLE, code="invalid")
+        return phone, ""
+
+    def _clean_therapist(self, cleaned) -> None:
+        """The therapist's details go with the request only with their box ticked: details
+        without it, or the box without a name and a way to reach them, are refused with a
+        message (nothing typed is lost), never dropped without a word."""
+        cleaned["therapist"] = None
+        typed = any(
+            str(self.data.get(self.add_prefix(name), "")).strip() for name in THERAPIST_FIELDS
+        )
+        if not cleaned.get("therapist_contact_consent"):
+            if typed:
+                self.add_error("therapist_contact_consent", THERAPIST_NO_CONSENT)
+            return
+        refusals = []
+        has_therapist = cleaned.get("has_therapist")
+        if has_therapist and has_therapist != TherapistAnswer.YES:
+            refusals.append(("therapist_contact_consent", THERAPIST_NOT_YES))
+        name = cleaned.get("therapist_name")
+        if name == "":
+            refusals.append(("therapist_name", THERAPIST_NAME_MISSING))
+        reach = cleaned.get("therapist_contact")
+        if reach == ("", ""):
+            refusals.append(("therapist_contact", THERAPIST_CONTACT_MISSING))
+        for field, message in refusals:
+            self.add_error(field, message)
+        if refusals or name is None or reach is None or has_therapist is None:
+            return  # refused here, or a field's own check already said what is wrong
+        phone, email = reach
+        cleaned["therapist"] = TherapistDetails(
+            name=name,
+            practice=cleaned.get("therapist_practice", ""),
+            phone=phone,
+            email=email,
+        )
+
     def clean_phone(self):
         # The field parses "+44 20 7946 0958" as a valid number too: the clinic calls and
         # texts US numbers only (the states and territories of the state list).
@@ -457,6 +573,7 @@ class BookingForm(SlotFormMixin, forms.Form):
             self.add_error(
                 "preferred_times", "Tell us which days and times suit you, so we can call then."
             )
+        self._clean_therapist(cleaned)
         age = self.form_token_age()
         if age is None:
             self.add_error(None, EXPIRED_MESSAGE)

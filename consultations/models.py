@@ -586,6 +586,42 @@ class ConsultationRequest(models.Model):
         return ", ".join(labels.get(code, code) for code in self.discuss_topics.split(",") if code)
 
 
+# Bump when the wording of the booking form's "you may contact my therapist" box changes;
+# each stored therapist contact keeps the version the patient agreed to.
+THERAPIST_CONTACT_POLICY_VERSION = "2026-12"
+
+
+class TherapistContact(models.Model):
+    """The patient's own therapist, stored only because the patient ticked "you may contact
+    my therapist" on the booking form (the row is that consent). Seen on the request page
+    only by staff with `view_therapistcontact`; deleted with the request."""
+
+    request = models.OneToOneField(
+        ConsultationRequest, on_delete=models.CASCADE, related_name="therapist_contact"
+    )
+    name = models.CharField("therapist's name", max_length=100)
+    practice = models.CharField("practice or clinic", max_length=150, blank=True)
+    phone = PhoneNumberField(max_length=32, region="US", blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    consent_at = models.DateTimeField("contact agreed at", default=timezone.now)
+    consent_policy_version = models.CharField(
+        max_length=20, default=THERAPIST_CONTACT_POLICY_VERSION
+    )
+
+    class Meta:
+        verbose_name = "therapist contact"
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="therapist_contact_has_name"),
+            models.CheckConstraint(
+                condition=~Q(phone="") | ~Q(email=""), name="therapist_contact_reachable"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Never the therapist's details: this shows in the admin's deletion summary.
+        return f"Therapist contact for {self.request_id}"
+
+
 # Handling a request (its status, who has it, notes) is changing it: the one permission
 # the admin checks, and the one that decides who can be assigned a request.
 HANDLE_PERMISSION = "consultations.change_consultationrequest"

@@ -6,6 +6,7 @@ the count into Python first, so concurrent bookings cannot overfill a slot.
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from consultations.models import (
     ACTIVE_STATUSES,
     CONSENT_POLICY_VERSION,
     PLACE_FREEING_STATUSES,
+    THERAPIST_CONTACT_POLICY_VERSION,
     AuditEvent,
     AvailabilitySlot,
     Clinician,
@@ -30,6 +32,8 @@ from consultations.models import (
     StaffNote,
     Status,
     StatusChange,
+    TherapistAnswer,
+    TherapistContact,
     form_token_hash,
     new_reference,
 )
@@ -81,6 +85,17 @@ class RequestClosed(Exception):
 
 class TooLateToChange(Exception):
     """The appointment is inside the self-service cut-off, or the request is closed."""
+
+
+@dataclass(frozen=True)
+class TherapistDetails:
+    """The patient's therapist, as given on the booking form with the box "you may contact
+    my therapist" ticked: a name, and a phone number or an email (or both)."""
+
+    name: str
+    practice: str = ""
+    phone: PhoneNumber | str = ""
+    email: str = ""
 
 
 def availability_slot_hold(
@@ -144,17 +159,22 @@ def consultation_request_create(
     expects_self_pay: str = "",
     preferred_times: str = "",
     self_check: SelfCheckAnswers | None = None,
+    therapist: TherapistDetails | None = None,
     form_token: str = "",
     notify: bool = True,
 ) -> ConsultationRequest:
     """Hold a place (if a slot was chosen) and create the request, in one transaction,
-    with the self-check answers the patient chose to share, if any.
+    with the self-check answers the patient chose to share, if any, and their therapist's
+    details if they agreed that the clinic may contact them (`therapist`: only with
+    `has_therapist` "yes", else ValueError).
 
     Raises DuplicateSubmission if `form_token` already made a request, even when that
     request took the slot's last place (the same form sent twice, or again after a lost
     response, never books a second time), and SlotUnavailable if the slot cannot take
     another request.
     """
+    if therapist is not None and has_therapist != TherapistAnswer.YES:
+        raise ValueError("therapist details need has_therapist 'yes'")
     token_hash = form_token_hash(form_token) if form_token else ""
     for _attempt in range(3):
         try:
@@ -193,6 +213,16 @@ def consultation_request_create(
                 if self_check is not None:
                     shared_self_check_save(
                         consultation_request=consultation_request, answers=self_check
+                    )
+                if therapist is not None:
+                    TherapistContact.objects.create(
+                        request=consultation_request,
+                        name=therapist.name,
+                        practice=therapist.practice,
+                        phone=therapist.phone,
+                        email=therapist.email,
+                        consent_at=now,
+                        consent_policy_version=THERAPIST_CONTACT_POLICY_VERSION,
                     )
                 if notify:
                     _enqueue_emails(consultation_request.pk)
@@ -501,8 +531,9 @@ def availability_slot_series_create(
 
 
 def consultation_requests_purge(*, older_than_days: int, dry_run: bool = False) -> int:
-    """Delete requests that closed more than `older_than_days` ago, with their notes and
-    history. The audit trail keeps only ids and references. Returns how many."""
+    """Delete requests that closed more than `older_than_days` ago, with their notes,
+    history, shared self-check answers and therapist contact (they cascade). The audit
+    trail keeps only ids and references. Returns how many."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
     with transaction.atomic():
         old = ConsultationRequest.objects.closed_before(cutoff)

@@ -215,6 +215,21 @@ class ConsultationRequestFactory(factory.django.DjangoModelFactory):
     consent_policy_version = "2025-01"
 
 
+class TherapistContactFactory(factory.django.DjangoModelFactory):
+    """A patient's therapist, given with the box "you may contact my therapist" ticked."""
+
+    class Meta:
+        model = "consultations.TherapistContact"
+
+    request = factory.SubFactory(ConsultationRequestFactory, has_therapist="yes")
+    name = "Dr. Robin Therapist-Sample"
+    practice = "Harbor Counseling Sample Practice"
+    phone = "+12125550177"
+    email = "robin.sample@therapy.example"
+    consent_at = factory.LazyFunction(timezone.now)
+    consent_policy_version = "2026-12"
+
+
 class PlannerItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "education.PlannerItem"

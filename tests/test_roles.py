@@ -26,6 +26,7 @@ from tests.factories import (
     ArticleFactory,
     AvailabilitySlotFactory,
     ConsultationRequestFactory,
+    TherapistContactFactory,
     UserFactory,
 )
 
@@ -37,6 +38,7 @@ EDITOR, REVIEWER, COORDINATOR, MANAGER = (
     "Intake coordinators",
     "Clinic managers",
 )
+CLINICIAN = "Clinicians"
 EXPORT_ACTION = "export_csv"
 MARK_REVIEWED_ACTION = "mark_reviewed"
 
@@ -387,3 +389,32 @@ def test_every_admin_list_add_and_change_page_answers_each_role(
             opens = "A" in may if page == "add" else "L" in may
             expected[(label, page)] = 200 if opens else 403
     assert answers == expected
+
+
+# Who sees the patient's own therapist on a request's page, written out here: "shown" (and
+# the view's audit row says so), "hidden" (the page opens without them) or the status the
+# page answers. Clinicians reach no request page (their agenda shows no patient details).
+THERAPIST_SEEN = {
+    EDITOR: 403,
+    REVIEWER: 403,
+    CLINICIAN: 403,
+    COORDINATOR: "shown",
+    MANAGER: "shown",
+}
+
+
+@pytest.mark.parametrize("group_name", THERAPIST_SEEN)
+def test_therapist_details_are_seen_only_by_the_intake_team_and_managers(client, roles, group_name):
+    contact = TherapistContactFactory(name="Dr. Sam Roleplay")
+    staff = staff_client(client, group_name)
+    url = reverse("admin:consultations_consultationrequest_change", args=[contact.request.pk])
+    response = staff.get(url)
+    html = response.content.decode()
+    if response.status_code == 200:
+        answer = "shown" if "Dr. Sam Roleplay" in html else "hidden"
+        audit = AuditEvent.objects.get(action="view", request_id=contact.request.pk)
+        assert (audit.detail == "with the therapist's details") == (answer == "shown")
+    else:
+        answer = response.status_code
+        assert "Dr. Sam Roleplay" not in html
+    assert answer == THERAPIST_SEEN[group_name]

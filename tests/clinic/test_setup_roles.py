@@ -78,6 +78,10 @@ def test_boundaries_in_the_data():
     }
     assert "consultations.view_sharedselfcheck" in sets["Intake coordinators"]
     assert "consultations.view_sharedselfcheck" in sets["Clinic managers"]
+    # The patient's therapist: the intake team and managers, never clinicians' agenda role.
+    assert "consultations.view_therapistcontact" in sets["Intake coordinators"]
+    assert "consultations.view_therapistcontact" in sets["Clinic managers"]
+    assert "consultations.view_therapistcontact" not in sets["Clinicians"]
     assert "education.review_article" not in sets["Content editors"]
     assert "education.review_article" in sets["Medical reviewers"]
     assert not any(code.startswith("education.") for code in sets["Intake coordinators"])

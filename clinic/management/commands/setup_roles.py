@@ -99,6 +99,8 @@ ROLES: dict[str, list[str]] = {
         "consultations.view_statuschange",
         # The self-check answers a patient shared, shown on the request page.
         "consultations.view_sharedselfcheck",
+        # The patient's therapist, when they agreed we may contact them (request page).
+        "consultations.view_therapistcontact",
     ],
     # Clinicians: the agenda of consultations (theirs first; its view is allowed by the
     # staff account linked to an active clinician, consultations/agenda.py), who is
@@ -140,6 +142,9 @@ NEVER_GRANTED = {
     "consultations.add_sharedselfcheck",
     "consultations.change_sharedselfcheck",
     "consultations.delete_sharedselfcheck",
+    "consultations.add_therapistcontact",
+    "consultations.change_therapistcontact",
+    "consultations.delete_therapistcontact",
 }
 
 
