@@ -314,7 +314,7 @@ class BookingForm(SlotFormMixin, forms.Form):
         label="Their phone number or email",
         max_length=254,
         required=False,
-        help_text="For example (212) 555-0123 or name@example.com.",
+        help_text="For example (718) 555-0142 or name@example.com.",
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     therapist_contact_consent = forms.BooleanField(
