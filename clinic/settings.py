@@ -236,6 +236,17 @@ CLINIC_BOOKING_BUFFER_MINUTES = env.int("CLINIC_BOOKING_BUFFER_MINUTES", default
 # Empty (the default): no daily maximum.
 CLINIC_BOOKING_DAILY_MAX = env("CLINIC_BOOKING_DAILY_MAX", default="").strip()
 CLINIC_BOOKING_DAILY_MAX = int(CLINIC_BOOKING_DAILY_MAX) if CLINIC_BOOKING_DAILY_MAX else None
+# Reminders before a confirmed consultation (consultations/reminders.py; a scheduler runs
+# `send_consultation_reminders` every 5 minutes): the hours before it starts, "24" or
+# "24,2" for a second one, empty for none; and how late a reminder still goes when no run
+# came at its due time (a worker down, a restart), in minutes.
+CLINIC_REMINDER_HOURS = sorted(
+    {int(hours) for hours in env.list("CLINIC_REMINDER_HOURS", default=["24"]) if hours.strip()},
+    reverse=True,
+)
+if any(hours < 1 for hours in CLINIC_REMINDER_HOURS):
+    raise ImproperlyConfigured("CLINIC_REMINDER_HOURS: whole hours of 1 or more, e.g. 24,2.")
+CLINIC_REMINDER_GRACE_MINUTES = env.int("CLINIC_REMINDER_GRACE_MINUTES", default=120)
 # The booking limit counts per client address in the shared default cache. The address
 # is the one lockouts and the audit trail see (clinic/security.py): the peer, or behind a
 # proxy listed in DJANGO_TRUSTED_PROXIES the address it reports; otherwise every patient

@@ -36,6 +36,7 @@ from consultations.models import (
     AvailabilitySlot,
     Clinician,
     ClinicianState,
+    ConsultationReminder,
     ConsultationRequest,
     Location,
     Modality,
@@ -749,6 +750,7 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
     readonly_fields = [
         *SUBMITTED_FIELDS,
         *DELIVERY_FIELDS,
+        "reminders_sent",
         "status_history",
         "therapist_contact_details",
     ]
@@ -768,7 +770,7 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                 ]
             },
         ),
-        ("Emails", {"fields": DELIVERY_FIELDS}),
+        ("Emails", {"fields": [*DELIVERY_FIELDS, "reminders_sent"]}),
     ]
     inlines = [StaffNoteInline]
     action_form = RequestActionForm
@@ -820,6 +822,27 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
         if contact is None:
             return "–"
         return render_to_string("admin/consultations/therapist_contact.html", {"contact": contact})
+
+    @admin.display(description="reminders")
+    def reminders_sent(self, obj):
+        """Each reminder claimed for this request (send_consultation_reminders): which,
+        for which time, and how it went."""
+        rows = [
+            (
+                reminder.hours_before,
+                format_clinic_time(reminder.starts_at),
+                reminder.get_state_display(),
+                f", {format_clinic_time(reminder.sent_at)}" if reminder.sent_at else "",
+                f" ({reminder.error}, {reminder.attempts} attempts)" if reminder.error else "",
+            )
+            for reminder in obj.reminders.order_by("starts_at", "-hours_before")
+        ]
+        if not rows:
+            return "None yet"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{} h before {}: {}{}{}</li>", rows),
+        )
 
     # --- permissions
 
@@ -1097,6 +1120,47 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                 detail=f"CSV export of {len(rows)}",
             )
         return response
+
+
+# ------------------------------------------------------------------------ reminders
+
+
+@admin.register(ConsultationReminder)
+class ConsultationReminderAdmin(admin.ModelAdmin):
+    """Every reminder claimed, read-only for everyone: what to watch ("Failed", or
+    "Sending" for more than a few minutes: a run died before it could send)."""
+
+    list_display = [
+        "request_reference",
+        "hours_before",
+        "consultation_time",
+        "state",
+        "claimed_at",
+        "sent_at",
+        "attempts",
+        "error",
+    ]
+    list_filter = ["state", "hours_before"]
+    search_fields = ["request__reference"]
+    list_select_related = ["request"]
+    fields = readonly_fields = list_display
+
+    @admin.display(description="request", ordering="request__reference")
+    def request_reference(self, obj):
+        return obj.request.reference
+
+    @admin.display(description=f"for the time ({clinic_zone_name()})", ordering="starts_at")
+    def consultation_time(self, obj):
+        return format_clinic_time(obj.starts_at)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # ---------------------------------------------------------------------------- audit

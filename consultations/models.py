@@ -458,6 +458,36 @@ class ConsultationRequestQuerySet(models.QuerySet):
         requests for a time today, less those cancelled or declined."""
         return self.for_days(clinic_day_start().date()).exclude(status__in=PLACE_FREEING_STATUSES)
 
+    def reminder_due(self, *, hours_before: int, now: datetime, grace: timedelta):
+        """Confirmed consultations whose reminder `hours_before` their start is due at
+        `now`: its moment has come, no more than `grace` ago, and the consultation has not
+        begun. Left out: a time chosen or confirmed after that moment (booked 3 hours
+        ahead: no 24-hour reminder; the patient has just had our email), and a reminder
+        for this very time already claimed by a run (ConsultationReminder). A moved
+        request has a new time, so its reminders are planned afresh."""
+        before = timedelta(hours=hours_before)
+        claimed = ConsultationReminder.objects.filter(
+            request=OuterRef("pk"), hours_before=hours_before, starts_at=OuterRef("slot__starts_at")
+        )
+        return (
+            self.alias(
+                due_at=ExpressionWrapper(
+                    F("slot__starts_at") - before, output_field=DateTimeField()
+                ),
+                # Requests from before slot_chosen_at existed got their time when made.
+                chosen_at=Coalesce("slot_chosen_at", "created_at"),
+            )
+            .filter(
+                Q(slot__starts_at__gt=now)
+                & Q(slot__starts_at__lte=now + before)
+                & Q(slot__starts_at__gt=now - grace + before),
+                status=Status.CONFIRMED,
+                chosen_at__lte=F("due_at"),
+                status_changed_at__lte=F("due_at"),
+            )
+            .exclude(Exists(claimed))
+        )
+
 
 class ConsultationRequest(models.Model):
     reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
@@ -688,6 +718,22 @@ class ReminderState(models.TextChoices):
     SKIPPED = "skipped", "Not sent"
 
 
+class ConsultationReminderQuerySet(models.QuerySet):
+    def retry_due(self, *, hours_before: int, now: datetime, grace: timedelta):
+        """Reminders whose send failed, to try again at `now`: still within the grace of
+        their due moment, for a consultation still confirmed at that very time."""
+        before = timedelta(hours=hours_before)
+        return self.filter(
+            Q(starts_at__gt=now)
+            & Q(starts_at__lte=now + before)
+            & Q(starts_at__gt=now - grace + before),
+            state=ReminderState.FAILED,
+            hours_before=hours_before,
+            request__status=Status.CONFIRMED,
+            request__slot__starts_at=F("starts_at"),
+        )
+
+
 class ConsultationReminder(models.Model):
     """One reminder for one consultation time. The row is the claim: it is made (once, by
     the unique constraint) by the run that sends it, so two runs never both send."""
@@ -706,6 +752,8 @@ class ConsultationReminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=1)
     # Only the exception's class name, as for the confirmation.
     error = models.CharField(max_length=100, blank=True)
+
+    objects = ConsultationReminderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-claimed_at"]

@@ -17,6 +17,7 @@ from django.utils import timezone
 from consultations.models import (
     AuditEvent,
     AvailabilitySlot,
+    ConsultationReminder,
     ConsultationRequest,
     StaffNote,
     StatusChange,
@@ -81,6 +82,9 @@ def consultation_rows():
     StaffNote.objects.create(request=request, text="Called, left a message.")
     StatusChange.objects.create(request=request, to_status="new")
     AuditEvent.objects.create(username="someone", action="view", request_id=request.pk)
+    ConsultationReminder.objects.create(
+        request=request, hours_before=24, starts_at=request.slot.starts_at
+    )
     return request
 
 
@@ -104,6 +108,7 @@ def consultation_admin_pages(request):
         StaffNote: request.staff_notes.first(),
         StatusChange: request.status_changes.first(),
         AuditEvent: AuditEvent.objects.first(),
+        ConsultationReminder: request.reminders.first(),
     }
     pages = []
     for model, obj in rows.items():
@@ -335,6 +340,8 @@ SCHEDULING = {
     "consultations.clinician": "LA",
     "consultations.location": "LA",
     "consultations.consultationrequest": "L",
+    # The reminders sent, failed or stuck: read-only for everyone.
+    "consultations.consultationreminder": "L",
 }
 OPENS = {
     EDITOR: EDUCATION_WRITE | OWN_DEVICE,

@@ -101,6 +101,8 @@ ROLES: dict[str, list[str]] = {
         "consultations.view_sharedselfcheck",
         # The patient's therapist, when they agreed we may contact them (request page).
         "consultations.view_therapistcontact",
+        # Which reminders went, failed or are stuck (the list, and on the request page).
+        "consultations.view_consultationreminder",
     ],
     # Clinicians: the agenda of consultations (theirs first; its view is allowed by the
     # staff account linked to an active clinician, consultations/agenda.py), who is
@@ -110,6 +112,9 @@ ROLES: dict[str, list[str]] = {
         "consultations.view_clinician",
         "consultations.view_clinicianstate",
         "consultations.view_location",
+        # Which reminders went (reference, time, state; no patient detail), as the agenda
+        # shows them every clinician's consultations.
+        "consultations.view_consultationreminder",
     ],
     "Clinic managers": [
         "education.*",
@@ -145,6 +150,10 @@ NEVER_GRANTED = {
     "consultations.add_therapistcontact",
     "consultations.change_therapistcontact",
     "consultations.delete_therapistcontact",
+    # A reminder's row is its claim: only the sending run writes it.
+    "consultations.add_consultationreminder",
+    "consultations.change_consultationreminder",
+    "consultations.delete_consultationreminder",
 }
 
 
