@@ -1,8 +1,12 @@
+import asyncio
 import os
+import socket
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 from django.core.cache import caches
+from django.test import override_settings
 
 from clinic import page_cache
 
@@ -42,3 +46,34 @@ def _clear_cache(request):
     page_cache.clear()
     if transactional:
         caches["default"].clear()
+
+
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server on 127.0.0.1 that the app sends through (the SMTP backend, as in
+    production); yields the list of envelopes it received, in order."""
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+            EMAIL_USE_TLS=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ):
+            yield received
+    finally:
+        controller.stop()
+        asyncio.set_event_loop(None)

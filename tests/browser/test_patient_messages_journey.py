@@ -2,16 +2,11 @@
 a coordinator confirms in the admin, and the patient's calendar event is replaced, never
 added to; the patient then moves the time and the same event moves with it."""
 
-import asyncio
 import email
 import re
-import socket
 from urllib.parse import urlsplit
 
-import pytest
-from aiosmtpd.controller import Controller
 from django.core.management import call_command
-from django.test import override_settings
 from icalendar import Calendar
 from playwright.sync_api import expect
 
@@ -21,39 +16,9 @@ from tests.browser.test_staff_journeys import sign_in, staff_member
 from tests.factories import AvailabilitySlotFactory
 
 
-@pytest.fixture
-def smtp_inbox():
-    """A real SMTP server on 127.0.0.1 that the app sends through; yields the messages it
-    received, parsed, in order."""
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(email.message_from_bytes(envelope.content))
-            return "250 OK"
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ):
-            yield received
-    finally:
-        controller.stop()
-        asyncio.set_event_loop(None)
-
-
 def _to_patient(inbox):
-    return [m for m in inbox if PATIENT["email"] in m["To"]]
+    messages = [email.message_from_bytes(envelope.content) for envelope in inbox]
+    return [m for m in messages if PATIENT["email"] in m["To"]]
 
 
 def _event(message):

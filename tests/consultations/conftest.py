@@ -1,6 +1,7 @@
 import pytest
+from django.contrib.auth.models import Permission
 
-from tests.factories import AvailabilitySlotFactory
+from tests.factories import AvailabilitySlotFactory, UserFactory
 
 VALID_ANSWERS = {
     "full_name": "Alex Example",
@@ -41,3 +42,17 @@ def submit(client, choice=None, tokens=None, **overrides):
 @pytest.fixture
 def slot(db):
     return AvailabilitySlotFactory()
+
+
+@pytest.fixture
+def coordinator(client):
+    """Signed in with the permissions that handle requests (an intake coordinator's)."""
+    user = UserFactory()
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="consultations",
+            codename__in=["view_consultationrequest", "change_consultationrequest"],
+        )
+    )
+    client.force_login(user)
+    return user

@@ -1,8 +1,6 @@
 """Emails after booking: content, privacy, failure and retry, and a real SMTP round trip."""
 
-import asyncio
 import re
-import socket
 
 import pytest
 from django.test import override_settings
@@ -128,39 +126,11 @@ def test_queue_outage_after_commit_still_confirms_and_keeps_request(
     assert client.get(response["Location"]).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_real_smtp_server_receives_confirmation(
-    client, slot, django_capture_on_commit_callbacks, neutral_clinic_name
+    client, slot, django_capture_on_commit_callbacks, neutral_clinic_name, smtp_inbox
 ):
-    from aiosmtpd.controller import Controller
-
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    port = _free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ):
-            request = _book(client, slot, django_capture_on_commit_callbacks)
-    finally:
-        controller.stop()
+    request = _book(client, slot, django_capture_on_commit_callbacks)
+    received = smtp_inbox
     assert len(received) == 2
     patient = received[0]
     assert patient.rcpt_tos == ["alex@example.com"]
@@ -169,4 +139,3 @@ def test_real_smtp_server_receives_confirmation(
     assert request.reference in message and "text/calendar" in message
     request.refresh_from_db()
     assert request.confirmation_email_status == EmailStatus.SENT
-    asyncio.set_event_loop(None)

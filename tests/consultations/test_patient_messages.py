@@ -32,19 +32,6 @@ def harbor_clinic(db):
     details.save()
 
 
-@pytest.fixture
-def coordinator(client):
-    user = UserFactory()
-    user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="consultations",
-            codename__in=["view_consultationrequest", "change_consultationrequest"],
-        )
-    )
-    client.force_login(user)
-    return user
-
-
 def _change_url(request):
     return reverse("admin:consultations_consultationrequest_change", args=[request.pk])
 

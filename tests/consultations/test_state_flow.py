@@ -5,7 +5,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,7 +16,6 @@ from tests.factories import (
     ClinicianFactory,
     ConsultationRequestFactory,
     LocationFactory,
-    UserFactory,
 )
 from tests.page_forms import form_with_button
 
@@ -131,19 +129,6 @@ def test_crafted_post_for_a_time_beyond_the_horizon_says_so_with_input_kept(clie
     assert "further ahead than we book online" in html and "just taken" not in html
     assert 'value="Alex Example"' in html and "SECRET-NOTE-TEXT" in html
     assert ConsultationRequest.objects.count() == 0
-
-
-@pytest.fixture
-def coordinator(client):
-    user = UserFactory()
-    user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label="consultations",
-            codename__in=["view_consultationrequest", "change_consultationrequest"],
-        )
-    )
-    client.force_login(user)
-    return user
 
 
 def _save_request_page(client, request, **choices):
