@@ -215,6 +215,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Consultations: background email, booking abuse limits, self-service and retention.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task still RUNNING this long after it started lost its worker (killed mid-send):
+# fail_stranded_tasks marks it failed and the request's email failed, for staff to resend.
+# It must outlast a task's slowest honest run, two emails at EMAIL_TIMEOUT each.
+CLINIC_TASK_STRANDED_SECONDS = env.int("CLINIC_TASK_STRANDED_SECONDS", default=600)
+if CLINIC_TASK_STRANDED_SECONDS <= 2 * EMAIL_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"CLINIC_TASK_STRANDED_SECONDS must be more than two email timeouts "
+        f"({2 * EMAIL_TIMEOUT} s), or tasks still sending would be marked failed."
+    )
 CLINIC_SITE_URL = env("CLINIC_SITE_URL", default="http://127.0.0.1:8000")
 CLINIC_NOTIFY_EMAIL = env("CLINIC_NOTIFY_EMAIL", default=DEFAULT_FROM_EMAIL)
 # Booking limits per client address: requests sent, and (higher, against floods) every

@@ -9,10 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 from phonenumber_field.phonenumber import PhoneNumber
 
 from clinic.security import client_ip
@@ -41,8 +44,10 @@ from consultations.notifications import STAFF_STATUS_EMAILS
 from consultations.self_check.services import shared_self_check_save
 from consultations.self_check.sharing import SelfCheckAnswers
 from consultations.tasks import (
+    WorkerLost,
     send_consultation_request_emails,
     send_patient_cancellation_notice,
+    send_patient_update,
     send_staff_change_notice,
 )
 
@@ -543,3 +548,92 @@ def consultation_requests_purge(*, older_than_days: int, dry_run: bool = False) 
             # slots are in the past; the held count stays as the slot's history.
             old.delete()
     return count
+
+
+@dataclass(frozen=True)
+class StrandedTask:
+    """A task found RUNNING past CLINIC_TASK_STRANDED_SECONDS, and the request whose
+    email is now marked failed because of it (its reference; empty if none)."""
+
+    name: str
+    started_at: datetime
+    email_failed_for: str = ""
+
+
+# Patient emails whose loss staff can repair with "Resend confirmation email", which sends
+# the request's current state: the booking's own, and a staff confirm or move.
+_RESENDABLE_UPDATES = {"confirmed", "moved"}
+
+
+def _request_email_lost(task: DBTaskResult) -> int | None:
+    """The id of the active request whose patient email `task` was sending, if staff can
+    send it again; None for a staff notice or a cancel's email (nothing to resend)."""
+    args = task.args_kwargs.get("args", [])
+    kwargs = task.args_kwargs.get("kwargs", {})
+    request_id = args[0] if args else kwargs.get("request_id")
+    change = args[1] if len(args) > 1 else kwargs.get("change")
+    if task.task_path == send_consultation_request_emails.module_path:
+        return request_id
+    if task.task_path == send_patient_update.module_path and change in _RESENDABLE_UPDATES:
+        return request_id
+    return None
+
+
+def stranded_tasks_fail(*, dry_run: bool = False) -> list[StrandedTask]:
+    """Mark failed every task still RUNNING CLINIC_TASK_STRANDED_SECONDS after it started
+    (its worker was killed or lost the database mid-send, django-tasks issue #46), and
+    mark the request's confirmation email failed when it is a patient email staff can
+    resend (the request still open), so the admin's Email column shows it.
+
+    Each task is marked with a conditional update, so a task that finished meanwhile, or
+    that another run of this already marked, is left alone; a booking email already
+    recorded as sent stays sent. `dry_run` only lists them.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.CLINIC_TASK_STRANDED_SECONDS)
+    stranded = DBTaskResult.objects.running().filter(started_at__lt=cutoff).order_by("started_at")
+    found = []
+    for task in stranded:
+        request_id = _request_email_lost(task)
+        reference = ""
+        if dry_run:
+            found.append(StrandedTask(task.task_name, task.started_at))
+            continue
+        with transaction.atomic():
+            marked = DBTaskResult.objects.filter(
+                pk=task.pk, status=TaskResultStatus.RUNNING, started_at=task.started_at
+            ).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+                traceback=(
+                    f"Still running {int((now - task.started_at).total_seconds())} s after it "
+                    "started: its worker stopped. Marked failed by fail_stranded_tasks."
+                ),
+            )
+            if not marked:
+                continue
+            if request_id is not None:
+                requests = ConsultationRequest.objects.filter(
+                    pk=request_id, status__in=ACTIVE_STATUSES
+                )
+                if task.task_path == send_consultation_request_emails.module_path:
+                    # The patient's confirmation went out if the task recorded it.
+                    requests = requests.exclude(confirmation_email_status=EmailStatus.SENT)
+                if requests.update(
+                    confirmation_email_status=EmailStatus.FAILED,
+                    confirmation_email_error=WorkerLost.__name__,
+                ):
+                    reference = (
+                        ConsultationRequest.objects.filter(pk=request_id)
+                        .values_list("reference", flat=True)
+                        .first()
+                    )
+        logger.warning(
+            "task %s stranded in RUNNING since %s: marked failed%s",
+            task.task_name,
+            task.started_at.isoformat(timespec="seconds"),
+            f"; email of {reference} marked failed" if reference else "",
+        )
+        found.append(StrandedTask(task.task_name, task.started_at, reference))
+    return found

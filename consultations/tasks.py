@@ -19,6 +19,12 @@ from consultations.notifications import (
 logger = logging.getLogger(__name__)
 
 
+class WorkerLost(Exception):
+    """Recorded (never raised) on a task whose worker stopped while it ran: the task stayed
+    RUNNING until fail_stranded_tasks marked it failed. Whether its email went out is
+    unknown."""
+
+
 @task()
 def send_consultation_request_emails(request_id: int) -> str:
     """Send the patient's confirmation (unless already sent, or the request closed since
