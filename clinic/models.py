@@ -7,12 +7,13 @@ import re
 import phonenumbers
 from django.core.validators import MinValueValidator
 from django.db import DatabaseError, models
+from django.utils import timezone
 
 # The version row lives with the page cache it serves (clinic/page_cache.py); importing
 # it here is how Django finds it as a model of this app.
 from clinic.page_cache import ContentVersion, kept_value
 
-__all__ = ["ClinicDetails", "ContentVersion", "Fee"]
+__all__ = ["ClinicDetails", "ContentVersion", "Fee", "Heartbeat", "ScheduledJobRun"]
 
 DEFAULT_CRISIS_NOTICE = (
     "If you are thinking about harming yourself, call or text 988 (Suicide & Crisis "
@@ -156,3 +157,55 @@ class Fee(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Heartbeat(models.Model):
+    """When a long-running process (the email worker, the scheduler) last showed it was
+    alive. Each writes its row every half minute or so; /healthz reports the ages."""
+
+    WORKER = "worker"  # the email worker (db_worker, clinic/worker.py)
+    SCHEDULER = "scheduler"  # run_scheduled_jobs (clinic/scheduler.py)
+
+    name = models.CharField(max_length=30, unique=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S %Z}"
+
+
+class JobOutcome(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ScheduledJobRun(models.Model):
+    """One periodic job's run for one period ("2026-12-07" for a daily job, "2026-W50"
+    for a weekly one, "2026-12-07T09:05Z" for every five minutes).
+
+    The row is the claim: a scheduler inserts it before running the job, and the unique
+    constraint refuses a second insert for the same job and period, so however many
+    schedulers run, each job runs once per period (clinic/scheduler.py).
+    """
+
+    job = models.CharField(max_length=50)
+    period = models.CharField(max_length=30)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=10, choices=JobOutcome.choices, default=JobOutcome.RUNNING
+    )
+    # An exception's class name when the job failed; never its message.
+    error = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "period"], name="one_run_per_job_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} for {self.period}"

@@ -3,29 +3,65 @@
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
+from django.db.models import Case, F, Min, When
+from django.db.models.functions import Greatest
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django_tasks_db.models import DBTaskResult, get_date_max
 
-from clinic.models import ClinicDetails, Fee
+from clinic.models import ClinicDetails, Fee, Heartbeat
 from education.models import Article
 from education.rendering import render_markdown
 
 logger = logging.getLogger(__name__)
 
 
+def _age_seconds(moment, now) -> int | None:
+    return None if moment is None else max(0, int((now - moment).total_seconds()))
+
+
 @never_cache
 def healthz(request):
+    """The database answers (else 503), and for monitoring: seconds since the email worker
+    and the scheduler last showed they were alive (None: never), and the age of the
+    oldest email waiting to be sent or being sent (None: none waiting).
+
+    Two small queries and numbers only: no patient data. The status depends on the
+    database alone, since the container health check asks it of every web replica and a
+    stopped worker is not a reason to restart them; README ("Monitoring") says what to
+    alert on.
+    """
+    now = timezone.now()
+    queued = DBTaskResult.objects.ready() | DBTaskResult.objects.running()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        beats = dict(Heartbeat.objects.values_list("name", "beat_at"))
+        oldest = queued.aggregate(
+            oldest=Min(
+                Case(
+                    # A task without a delay waits from when it was queued; a delayed one
+                    # from when it became due.
+                    When(run_after=get_date_max(), then=F("enqueued_at")),
+                    default=Greatest("enqueued_at", "run_after"),
+                )
+            )
+        )["oldest"]
     except DatabaseError:
         logger.warning("health check: database unreachable")
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    return JsonResponse(
+        {
+            "status": "ok",
+            "database": "ok",
+            "worker_last_seen_seconds": _age_seconds(beats.get(Heartbeat.WORKER), now),
+            "scheduler_last_seen_seconds": _age_seconds(beats.get(Heartbeat.SCHEDULER), now),
+            "oldest_pending_email_seconds": _age_seconds(oldest, now),
+        }
+    )
 
 
 def ping(request):

@@ -4,14 +4,19 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import OperationalError
 from django.test import override_settings
 from django.urls import include, path, reverse
+from django.utils import timezone
 
 from clinic.models import ClinicDetails
-from tests.factories import UserFactory
+from clinic.services import heartbeat_record
+from consultations.tasks import send_consultation_request_emails
+from tests.factories import ConsultationRequestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,8 +62,48 @@ def test_clinic_details_cannot_be_deleted_or_duplicated(admin_client):
 def test_healthz_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "worker_last_seen_seconds": None,
+        "scheduler_last_seen_seconds": None,
+        "oldest_pending_email_seconds": None,
+    }
     assert "no-cache" in response["Cache-Control"]
+
+
+def test_healthz_reports_heartbeats_and_the_oldest_pending_email(client, settings):
+    """Numbers for monitoring, never patient data; a stopped worker does not make the web
+    replica unhealthy (the status stays 200)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    now = timezone.now()
+    request = ConsultationRequestFactory()
+    heartbeat_record(name="worker", at=now - timedelta(seconds=40))
+    heartbeat_record(name="worker", at=now - timedelta(seconds=20))
+    heartbeat_record(name="scheduler", at=now - timedelta(minutes=3))
+    with time_machine.travel(now - timedelta(minutes=5)):
+        send_consultation_request_emails.enqueue(request.pk)
+    with time_machine.travel(now, tick=False):
+        response = client.get("/healthz")
+
+    assert response.status_code == 200
+    report = response.json()
+    assert report["worker_last_seen_seconds"] == 20
+    assert report["scheduler_last_seen_seconds"] == 180
+    assert report["oldest_pending_email_seconds"] == 300
+    text = response.content.decode()
+    assert request.reference not in text and request.email not in text
+
+
+def test_healthz_counts_a_delayed_email_from_when_it_fell_due(client, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    now = timezone.now()
+    with time_machine.travel(now - timedelta(minutes=5)):
+        send_consultation_request_emails.using(run_after=now - timedelta(minutes=1)).enqueue(1)
+        send_consultation_request_emails.using(run_after=now + timedelta(hours=1)).enqueue(2)
+    with time_machine.travel(now, tick=False):
+        report = client.get("/healthz").json()
+    assert report["oldest_pending_email_seconds"] == 60
 
 
 def test_healthz_503_when_database_unreachable(client, monkeypatch):

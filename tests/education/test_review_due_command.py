@@ -9,7 +9,6 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
-from education.management.commands.email_review_due import next_weekly_run
 from tests.factories import ArticleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,21 +52,3 @@ def test_dry_run_sends_nothing_and_nothing_due_sends_nothing(reviewer, mailoutbo
     assert mailoutbox == [] and "Due soon" in out.getvalue() and "Dry run" in out.getvalue()
     call_command("email_review_due", "--days", "3", stdout=out)
     assert mailoutbox == [] and "No article is due for review" in out.getvalue()
-
-
-def ny(*parts) -> datetime.datetime:
-    return datetime.datetime(*parts, tzinfo=ZONE)
-
-
-@pytest.mark.parametrize(
-    ("now", "expected"),
-    [
-        (TODAY, ny(2026, 12, 7, 8, 0)),
-        (ny(2026, 12, 7, 7, 59), ny(2026, 12, 7, 8, 0)),
-        (ny(2026, 12, 7, 8, 0), ny(2026, 12, 14, 8, 0)),
-        # Across the end of daylight saving time: still 8 am on the clock.
-        (ny(2026, 10, 30, 12, 0), ny(2026, 11, 2, 8, 0)),
-    ],
-)
-def test_the_weekly_run_is_monday_8_am_clinic_time(now, expected):
-    assert next_weekly_run(now) == expected

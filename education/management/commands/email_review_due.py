@@ -1,12 +1,8 @@
 """Email the medical reviewers the articles due for clinical review within 30 days.
 
-Run it once a week. `--weekly` keeps it running and sends every Monday at 8 am in the
-clinic's zone (the compose deployment's `scheduler` service runs it that way; a restart
-waits for the next Monday rather than sending twice). `--dry-run` prints the email.
+The scheduler (`run_scheduled_jobs`, clinic/scheduler.py) runs it every Monday at 8 am
+in the clinic's zone, once however many schedulers run. `--dry-run` prints the email.
 """
-
-import datetime
-import time
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -19,21 +15,6 @@ from education.models import Article
 from education.notifications import absolute_url, reviewer_addresses
 
 DUE_WITHIN_DAYS = 30
-SEND_WEEKDAY, SEND_TIME = 0, datetime.time(8, 0)  # Monday, 8 am clinic time
-
-
-def next_weekly_run(now: datetime.datetime) -> datetime.datetime:
-    """The first Monday 8 am (clinic time) strictly after `now`."""
-    local = timezone.localtime(now)
-    days_ahead = (SEND_WEEKDAY - local.weekday()) % 7
-    candidate = timezone.make_aware(
-        datetime.datetime.combine(local.date() + datetime.timedelta(days=days_ahead), SEND_TIME)
-    )
-    if candidate <= now:
-        candidate = timezone.make_aware(
-            datetime.datetime.combine(candidate.date() + datetime.timedelta(days=7), SEND_TIME)
-        )
-    return candidate
 
 
 def review_due_message(days: int = DUE_WITHIN_DAYS) -> EmailMessage | None:
@@ -67,19 +48,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=DUE_WITHIN_DAYS)
         parser.add_argument("--dry-run", action="store_true", help="Print; send nothing.")
-        parser.add_argument(
-            "--weekly", action="store_true", help="Keep running; send every Monday at 8 am."
-        )
 
-    def handle(self, *args, days: int, dry_run: bool, weekly: bool, **options):
-        if not weekly:
-            self._send(days, dry_run)
-            return
-        while True:  # pragma: no cover - the scheduler's loop; next_weekly_run is tested
-            wake = next_weekly_run(timezone.now())
-            self.stdout.write(f"Next reminder: {timezone.localtime(wake):%A, %B %-d, %-I:%M %p %Z}")
-            time.sleep(max(0.0, (wake - timezone.now()).total_seconds()))
-            self._send(days, dry_run)
+    def handle(self, *args, days: int, dry_run: bool, **options):
+        self._send(days, dry_run)
 
     def _send(self, days: int, dry_run: bool) -> None:
         message = review_due_message(days)
