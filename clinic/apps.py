@@ -8,7 +8,7 @@ class ClinicConfig(AppConfig):
     name = "clinic"
 
     def ready(self):
-        from clinic import log_redaction, page_cache
+        from clinic import checks, log_redaction, page_cache  # noqa: F401  (checks registers)
         from clinic.models import ClinicDetails, Fee
 
         log_redaction.install()

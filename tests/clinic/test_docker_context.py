@@ -1,15 +1,40 @@
-"""The image's build context leaves out every local database file."""
+"""The image's build context and the compose deployment: facts read from the files.
 
+No container engine runs the compose file in the test suite; these hold it to the safe
+defaults the README promises (issue 19): mail catcher only in development, on loopback;
+no start without a real EMAIL_URL; the app port on loopback; migrations once, before
+every replica; images pinned by tag; the worker given time to finish an email.
+"""
+
+import re
 from fnmatch import fnmatch
 from pathlib import Path
 
+import pytest
+import yaml
 from django.conf import settings
+from django.test import override_settings
+
+from clinic.checks import hsts_staging
+
+BASE = Path(settings.BASE_DIR)
+APP_SERVICES = ["web", "worker", "scheduler"]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((BASE / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
 
 
 def test_dockerignore_leaves_out_local_databases():
     patterns = [
         line.strip()
-        for line in (Path(settings.BASE_DIR) / ".dockerignore").read_text().splitlines()
+        for line in (BASE / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     for name in [
@@ -21,3 +46,103 @@ def test_dockerignore_leaves_out_local_databases():
         ".pytest-db.sqlite3-wal",
     ]:
         assert any(fnmatch(name, pattern) for pattern in patterns), name
+
+
+def test_the_mail_catcher_runs_only_in_the_dev_profile_and_on_loopback(services):
+    assert services["mail"]["profiles"] == ["dev"]
+    assert services["mail"]["ports"] == ["127.0.0.1:8025:8025"]
+    for name, service in services.items():
+        if name != "mail":
+            assert "profiles" not in service, name
+            assert "mail" not in service.get("depends_on", {}), name
+
+
+def test_compose_refuses_to_start_without_a_real_email_url(services):
+    for name in [*APP_SERVICES, "migrate"]:
+        email_url = services[name]["environment"]["EMAIL_URL"]
+        # ${VAR:?message}: compose stops with the message when it is unset or empty.
+        assert re.fullmatch(r"\$\{EMAIL_URL:\?set EMAIL_URL in \.env[^}]*\}", email_url), name
+
+
+def published_host_addresses(service: dict) -> list[str]:
+    """The host address each published port binds to ("" when it names none: every
+    interface), after compose's ${VAR:-default} with its default."""
+    addresses = []
+    for port in service.get("ports", []):
+        port = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(port))
+        parts = port.split(":")
+        addresses.append(parts[0] if len(parts) == 3 else "")
+    return addresses
+
+
+def test_no_port_is_published_on_every_interface(services):
+    for name, service in services.items():
+        for address in published_host_addresses(service):
+            assert address == "127.0.0.1", (name, address)
+    assert published_host_addresses(services["web"]) == ["127.0.0.1"]
+    assert not services["db"].get("ports") and not services["worker"].get("ports")
+
+
+def test_migrations_run_once_in_a_release_service_every_app_service_waits_for(services):
+    migrate = services["migrate"]
+    assert migrate["command"] == ["release"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+    for name in APP_SERVICES:
+        service = services[name]
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert "DJANGO_MIGRATE_ON_START" not in service["environment"], name
+    entrypoint = (BASE / "docker" / "entrypoint.sh").read_text()
+    assert re.search(r'if \[ "\$\{1:-\}" = "release" \]; then\s+release\s+exit 0', entrypoint)
+    assert "python manage.py migrate --noinput" in entrypoint
+
+
+def test_registry_images_are_pinned_by_tag_with_a_digest_left_to_the_operator(services):
+    for name, service in services.items():
+        if "build" in service:
+            continue  # built here from the Dockerfile
+        image = service["image"]
+        _, _, tag = image.partition(":")
+        assert re.match(r"v?\d+\.\d+", tag), (name, image)  # a version, never latest
+        assert "@sha256:" not in image  # none invented; the README says how to add them
+    text = (BASE / "docker-compose.yml").read_text()
+    assert "TODO(operator): pin the two registry images by digest" in text
+    readme = (BASE / "README.md").read_text()
+    assert "digest" in readme and "imagetools inspect" in readme
+
+
+def test_the_long_running_services_restart_and_finish_their_work(services):
+    for name in APP_SERVICES:
+        assert services[name]["restart"] == "unless-stopped", name
+    # The worker finishes the email it is sending on SIGTERM: two email timeouts and more.
+    grace = int(services["worker"]["stop_grace_period"].removesuffix("s"))
+    assert grace > 2 * settings.EMAIL_TIMEOUT
+    assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
+    assert services["scheduler"]["command"] == ["python", "manage.py", "run_scheduled_jobs"]
+
+
+def test_hsts_is_staged_by_default_and_both_settings_are_documented():
+    # Tests run with DEBUG off, as production does.
+    assert settings.SECURE_HSTS_SECONDS == 3600
+    assert settings.SECURE_HSTS_INCLUDE_SUBDOMAINS is False
+    assert settings.SECURE_HSTS_PRELOAD is False
+    for path in ["README.md", ".env.example"]:
+        text = (BASE / path).read_text()
+        for name in [
+            "DJANGO_SECURE_HSTS_SECONDS",
+            "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS",
+            "DJANGO_SECURE_HSTS_PRELOAD",
+        ]:
+            assert name in text, (path, name)
+
+
+def test_the_deploy_check_says_where_hsts_staging_stands():
+    [message] = hsts_staging(None)
+    assert message.id == "clinic.I001"
+    assert message.msg == "HSTS is staged: max-age 3600 s, includeSubDomains off, preload off."
+    with override_settings(
+        SECURE_HSTS_SECONDS=31536000,
+        SECURE_HSTS_INCLUDE_SUBDOMAINS=True,
+        SECURE_HSTS_PRELOAD=True,
+    ):
+        assert hsts_staging(None) == []
