@@ -1,25 +1,28 @@
-"""Keep manage-link tokens out of every log line.
+"""Keep manage-link and calendar-feed tokens out of every log line.
 
 The patient's manage link carries its secret in the URL path (`/book/manage/<token>/`),
-and whoever holds it can cancel or move that booking. Paths reach many log lines: the
-gunicorn access log, Django's request logger (404, 405, 403, 500 lines), tracebacks. So
-every log record made in a process that loads this app is rewritten as it is created
-(a log-record factory, installed once in `ClinicConfig.ready`), whichever logger, handler
-or format writes it later. The same factory escapes control characters in the values a
-log call interpolates (paths and headers come from outside), so they cannot forge lines.
+and whoever holds it can cancel or move that booking; a staff calendar feed's address
+(`/staff-calendar/<token>.ics`) lets whoever holds it read that staff member's schedule.
+Paths reach many log lines: the gunicorn access log, Django's request logger (404, 405,
+403, 500 lines), tracebacks. So every log record made in a process that loads this app is
+rewritten as it is created (a log-record factory, installed once in
+`ClinicConfig.ready`), whichever logger, handler or format writes it later. The same
+factory escapes control characters in the values a log call interpolates (paths and
+headers come from outside), so they cannot forge lines.
 """
 
 import logging
 import re
 
-# The path segment after /book/manage/, in plain or percent-encoded form.
-_MANAGE_TOKEN = re.compile(r"(/book/manage/)[^/\s\"'?#]+", re.IGNORECASE)
+# The path segment after /book/manage/ (a patient's manage link) or /staff-calendar/ (a
+# staff member's calendar feed), in plain or percent-encoded form.
+_PATH_TOKEN = re.compile(r"(/book/manage/|/staff-calendar/)[^/\s\"'?#]+", re.IGNORECASE)
 REDACTED = "[redacted]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def redact(text: str) -> str:
-    return _MANAGE_TOKEN.sub(rf"\g<1>{REDACTED}", text)
+    return _PATH_TOKEN.sub(rf"\g<1>{REDACTED}", text)
 
 
 def _escape(value):

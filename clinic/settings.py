@@ -256,6 +256,10 @@ CLINIC_REMINDER_HOURS = sorted(
 if any(hours < 1 for hours in CLINIC_REMINDER_HOURS):
     raise ImproperlyConfigured("CLINIC_REMINDER_HOURS: whole hours of 1 or more, e.g. 24,2.")
 CLINIC_REMINDER_GRACE_MINUTES = env.int("CLINIC_REMINDER_GRACE_MINUTES", default=120)
+# Staff calendar feeds (consultations/staff_calendar.py): fetches per client address, as
+# django-ratelimit rates ("120/h"; calendar apps poll every few minutes to hours, and an
+# office may share one address); "off" disables.
+CLINIC_CALENDAR_FEED_RATE_LIMIT = env("CLINIC_CALENDAR_FEED_RATE_LIMIT", default="120/h")
 # The booking limit counts per client address in the shared default cache. The address
 # is the one lockouts and the audit trail see (clinic/security.py): the peer, or behind a
 # proxy listed in DJANGO_TRUSTED_PROXIES the address it reports; otherwise every patient

@@ -40,6 +40,7 @@ from consultations.models import (
     ConsultationRequest,
     Location,
     Modality,
+    StaffCalendarFeed,
     StaffNote,
     Status,
     TherapistContact,
@@ -59,8 +60,10 @@ from consultations.services import (
     consultation_request_move,
     consultation_request_resend_confirmation,
     consultation_request_set_status,
+    staff_calendar_feed_revoke,
     staff_note_add,
 )
+from consultations.staff_calendar import calendar_feed_page
 
 # ------------------------------------------------------------ clinicians, locations
 
@@ -1161,6 +1164,54 @@ class ConsultationReminderAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# ------------------------------------------------------------- staff calendar feeds
+
+
+@admin.register(StaffCalendarFeed)
+class StaffCalendarFeedAdmin(admin.ModelAdmin):
+    """Everyone's feeds, for managers: who has one, since when, and turning one off (the
+    delete). Each staff member makes, replaces or turns off their own on "Your calendar
+    feed" (consultations/staff_calendar.py). The address itself is never stored."""
+
+    list_display = ["user", "created_at"]
+    fields = readonly_fields = ["user", "created_at"]
+    list_select_related = ["user"]
+    actions = ["turn_off"]
+
+    def get_urls(self):
+        return [
+            path(
+                "mine/",
+                self.admin_site.admin_view(
+                    lambda request: calendar_feed_page(request, self.admin_site)
+                ),
+                name="consultations_calendar_feed",
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # turn_off goes through the service
+        return actions
+
+    @admin.action(description="Turn the selected feeds off", permissions=["delete"])
+    def turn_off(self, request, queryset):
+        feeds = list(queryset.select_related("user"))
+        for feed in feeds:
+            staff_calendar_feed_revoke(feed=feed, http_request=request)
+        self.message_user(request, f"Turned off {len(feeds)} calendar feed(s).", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        staff_calendar_feed_revoke(feed=obj, http_request=request)
 
 
 # ---------------------------------------------------------------------------- audit

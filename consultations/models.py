@@ -767,6 +767,46 @@ class ConsultationReminder(models.Model):
         return f"{self.hours_before} h reminder for {self.request}"
 
 
+def calendar_feed_token_hash(token: str) -> str:
+    """What is kept of a staff calendar feed's token: its address can be checked, never
+    rebuilt from the database."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class StaffCalendarFeedQuerySet(models.QuerySet):
+    def for_token(self, token: str):
+        """The feed whose address carries `token`, with its staff account, or None."""
+        return (
+            self.select_related("user").filter(token_hash=calendar_feed_token_hash(token)).first()
+        )
+
+
+class StaffCalendarFeed(models.Model):
+    """A staff member's private calendar subscription (consultations/staff_calendar.py):
+    an ICS address with a long random token, one per account. Only a hash of the token is
+    kept. Making a new address replaces the hash, so the old one stops working; turning
+    the feed off deletes the row."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+        editable=False,
+        verbose_name="staff account",
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("address made", default=timezone.now, editable=False)
+
+    objects = StaffCalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "staff calendar feed"
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user.get_username()}"
+
+
 class StaffNote(models.Model):
     request = models.ForeignKey(
         ConsultationRequest, on_delete=models.CASCADE, related_name="staff_notes"

@@ -5,6 +5,7 @@ the count into Python first, so concurrent bookings cannot overfill a slot.
 """
 
 import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -25,6 +26,7 @@ from consultations.models import (
     CONSENT_POLICY_VERSION,
     PLACE_FREEING_STATUSES,
     THERAPIST_CONTACT_POLICY_VERSION,
+    AuditAction,
     AuditEvent,
     AvailabilitySlot,
     Clinician,
@@ -32,11 +34,13 @@ from consultations.models import (
     EmailStatus,
     Location,
     Modality,
+    StaffCalendarFeed,
     StaffNote,
     Status,
     StatusChange,
     TherapistAnswer,
     TherapistContact,
+    calendar_feed_token_hash,
     form_token_hash,
     new_reference,
 )
@@ -423,10 +427,12 @@ def audit_event_record(
     slot: AvailabilitySlot | None = None,
     count: int | None = None,
     detail: str = "",
+    user=None,
 ) -> AuditEvent:
     """Add one row to the append-only audit trail: a staff access to a request, or a
-    staff change to a slot. `detail` must carry no patient data."""
-    user = getattr(http_request, "user", None)
+    staff change to a slot. `detail` must carry no patient data. `user` names the staff
+    member when the request itself is not signed in (a calendar app fetching their feed)."""
+    user = user or getattr(http_request, "user", None)
     authenticated = user is not None and user.is_authenticated
     return AuditEvent.objects.create(
         user=user if authenticated else None,
@@ -637,3 +643,36 @@ def stranded_tasks_fail(*, dry_run: bool = False) -> list[StrandedTask]:
         )
         found.append(StrandedTask(task.task_name, task.started_at, reference))
     return found
+
+
+def staff_calendar_feed_issue(*, user, http_request: HttpRequest | None = None) -> str:
+    """Give `user` a new calendar feed address and return its token, to show them once:
+    only its hash is kept. An earlier address of theirs stops working at once. Recorded
+    in the audit trail."""
+    token = secrets.token_urlsafe(32)  # 256 random bits
+    with transaction.atomic():
+        _feed, created = StaffCalendarFeed.objects.update_or_create(
+            user=user,
+            defaults={"token_hash": calendar_feed_token_hash(token), "created_at": timezone.now()},
+        )
+        audit_event_record(
+            http_request=http_request,
+            action=AuditAction.ADD if created else AuditAction.CHANGE,
+            detail=f"calendar feed of {user.get_username()}: "
+            + ("address made" if created else "new address, the old one stopped"),
+        )
+    return token
+
+
+def staff_calendar_feed_revoke(
+    *, feed: StaffCalendarFeed, http_request: HttpRequest | None = None
+) -> None:
+    """Turn a calendar feed off: its address answers 404 from now on. Recorded in the
+    audit trail (its owner, or a manager, did it)."""
+    with transaction.atomic():
+        audit_event_record(
+            http_request=http_request,
+            action=AuditAction.DELETE,
+            detail=f"calendar feed of {feed.user.get_username()}: turned off",
+        )
+        feed.delete()

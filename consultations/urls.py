@@ -11,5 +11,11 @@ urlpatterns = [
     path("book/requested/calendar.ics", views.requested_ics, name="requested_ics"),
     path("book/manage/<str:token>/", views.manage, name="manage"),
     path("book/manage/<str:token>/cancel/", views.manage_cancel, name="manage_cancel"),
+    # A staff member's calendar subscription; the token is the credential (README).
+    path(
+        "staff-calendar/<str:token>.ics",
+        views.staff_calendar_feed,
+        name="staff_calendar_feed",
+    ),
     path("self-check/", self_check_views.self_check, name="self_check"),
 ]

@@ -11,21 +11,23 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.core import get_usage
 
 from consultations.calendar_files import consultation_ics
 from consultations.formatting import clinic_zone_name
 from consultations.forms import LIMIT_MESSAGE, TAKEN_MESSAGE, BookingForm, MoveForm, state_code
-from consultations.models import Clinician, ConsultationRequest
+from consultations.models import AuditAction, Clinician, ConsultationRequest, StaffCalendarFeed
 from consultations.services import (
     DuplicateSubmission,
     SlotUnavailable,
     TooLateToChange,
+    audit_event_record,
     consultation_request_cancel_by_patient,
     consultation_request_create,
     consultation_request_move,
 )
+from consultations.staff_calendar import feed_allowed, staff_calendar_ics
 from consultations.tokens import (
     form_token_issue,
     manage_token_read,
@@ -258,3 +260,34 @@ def manage_cancel(request, token):
         return redirect("consultations:manage", token=token)
     context = {"consultation_request": consultation_request, "token": token}
     return render(request, "consultations/manage_cancel.html", context)
+
+
+@never_cache
+@require_safe
+def staff_calendar_feed(request, token):
+    """A staff member's calendar subscription (consultations/staff_calendar.py). The token
+    in the path is the only credential: a replaced, turned-off or unknown one answers 404,
+    as does the feed of an account that may no longer see consultations. Every fetch
+    counts against the client address's limit and is written to the audit trail."""
+    if _limit_reached(
+        request, "calendar-feed", settings.CLINIC_CALENDAR_FEED_RATE_LIMIT, count=True
+    ):
+        response = HttpResponse("Too many requests: try again later.\n", status=429)
+        response["Content-Type"] = "text/plain; charset=utf-8"
+        response["Retry-After"] = "3600"
+        return response
+    feed = StaffCalendarFeed.objects.for_token(token)
+    if feed is None or not feed_allowed(feed.user):
+        raise Http404
+    content, count = staff_calendar_ics(feed.user)
+    audit_event_record(
+        http_request=request,
+        user=feed.user,
+        action=AuditAction.LIST,
+        count=count,
+        detail="calendar feed fetched",
+    )
+    response = HttpResponse(content, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="consultations.ics"'
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -19,6 +19,7 @@ from consultations.models import (
     AvailabilitySlot,
     ConsultationReminder,
     ConsultationRequest,
+    StaffCalendarFeed,
     StaffNote,
     StatusChange,
 )
@@ -85,6 +86,7 @@ def consultation_rows():
     ConsultationReminder.objects.create(
         request=request, hours_before=24, starts_at=request.slot.starts_at
     )
+    StaffCalendarFeed.objects.create(user=UserFactory(), token_hash="0" * 64)
     return request
 
 
@@ -367,6 +369,7 @@ OPENS = {
         "clinic.clinicdetails": "L",
         "clinic.fee": "LA",
         "consultations.auditevent": "L",
+        "consultations.staffcalendarfeed": "L",
         "consultations.availabilityslot": "LA",
         "consultations.consultationrequest": "L",
         "consultations.screenquestion": "L",

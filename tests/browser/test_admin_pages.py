@@ -53,6 +53,8 @@ def admin_pages() -> list[str]:
         reverse("admin:consultations_location_changelist"),
         reverse("admin:consultations_location_change", args=[Location.objects.first().pk]),
         reverse("admin:consultations_auditevent_changelist"),
+        reverse("admin:consultations_consultationreminder_changelist"),
+        reverse("admin:consultations_calendar_feed"),
         reverse("admin:clinic_clinicdetails_change", args=[ClinicDetails.objects.cached().pk]),
         reverse("admin:otp_totp_totpdevice_changelist"),
         reverse("admin:password_change"),

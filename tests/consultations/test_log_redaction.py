@@ -1,4 +1,4 @@
-"""Manage-link tokens never reach a log line, whichever logger writes it."""
+"""Manage-link and calendar-feed tokens never reach a log line, whichever logger writes it."""
 
 import logging
 import re
@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from consultations.models import ConsultationRequest
+from consultations.services import staff_calendar_feed_issue
 from tests.consultations.conftest import submit
-from tests.factories import AvailabilitySlotFactory
+from tests.factories import AvailabilitySlotFactory, role_member
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +61,17 @@ def test_a_decoded_newline_in_a_path_cannot_forge_a_log_line(client, caplog):
     logged = [record.getMessage() for record in caplog.records]
     assert any("\\n2026-01-01 INFO forged line" in message for message in logged), logged
     assert not any("\n" in message for message in logged)
+
+
+def test_a_calendar_feed_token_never_reaches_a_log_line(client, caplog):
+    token = staff_calendar_feed_issue(user=role_member("Intake coordinators"))
+    path = f"/staff-calendar/{token}.ics"
+    with caplog.at_level(logging.DEBUG):
+        assert client.get(path).status_code == 200
+        assert client.get(path.replace(".ics", "x.ics")).status_code == 404  # "Not Found"
+        assert client.post(path).status_code == 405  # "Method Not Allowed"
+        logging.getLogger("tests").warning("fetched %s", path)
+    assert len(caplog.records) >= 3
+    logged = caplog.text + "".join(record.getMessage() for record in caplog.records)
+    assert "/staff-calendar/[redacted]" in logged
+    assert token not in logged and token[:20] not in logged

@@ -154,6 +154,10 @@ NEVER_GRANTED = {
     "consultations.add_consultationreminder",
     "consultations.change_consultationreminder",
     "consultations.delete_consultationreminder",
+    # A calendar feed is made only by its owner, on their own page; managers may turn
+    # anyone's off (delete).
+    "consultations.add_staffcalendarfeed",
+    "consultations.change_staffcalendarfeed",
 }
 
 
