@@ -1,0 +1,56 @@
+"""Article images beyond the usual photo: formats Pillow reads but the site does not serve,
+transparency, and deleting an image nobody uses."""
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from education.models import ArticleImage
+from tests.education.test_images import editor, photo, upload  # noqa: F401 - a fixture
+from tests.page_forms import form_with_button
+
+pytestmark = pytest.mark.django_db
+
+
+def encoded(image: Image.Image, fmt: str, name: str) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def test_an_image_pillow_reads_but_the_site_does_not_serve_is_refused(editor):  # noqa: F811
+    gif = encoded(Image.new("RGB", (800, 600), "teal"), "GIF", "animation.jpg")
+    response = upload(editor, gif)
+    assert response.status_code == 200
+    assert "This file is not a JPEG, PNG or WebP image." in response.content.decode()
+    assert not ArticleImage.objects.exists()
+
+
+def test_a_transparent_image_is_laid_on_white_not_black(editor):  # noqa: F811
+    # A transparent canvas with an opaque dark-red square in the middle.
+    image = Image.new("RGBA", (600, 400), (0, 0, 0, 0))
+    image.paste((120, 0, 0, 255), (250, 150, 350, 250))
+    assert upload(editor, encoded(image, "PNG", "logo.png")).status_code == 302
+    stored = ArticleImage.objects.get()
+    with default_storage.open(stored.rendition_name(600, "jpg")) as file:
+        jpeg = Image.open(file).convert("RGB")
+        corner, middle = jpeg.getpixel((5, 5)), jpeg.getpixel((300, 200))
+    assert min(corner) > 245  # white where it was transparent
+    assert middle[0] > 100 and middle[1] < 30  # the square kept its colour
+
+
+def test_deleting_an_unused_image_removes_every_file_it_served(editor):  # noqa: F811
+    assert upload(editor, photo()).status_code == 302
+    image = ArticleImage.objects.get()
+    names = image.rendition_names()
+    assert len(names) == 6 and all(default_storage.exists(name) for name in names)
+    url = reverse("admin:education_articleimage_delete", args=[image.pk])
+    form = form_with_button(editor.get(url).content.decode(), "Yes, I’m sure")
+    response = editor.post(url, form.submission("Yes, I’m sure"))
+    assert response.status_code == 302
+    assert not ArticleImage.objects.exists()
+    assert not any(default_storage.exists(name) for name in names)
