@@ -927,8 +927,16 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
                     and not (status_changes and new_status in STAFF_STATUS_EMAILS),
                 )
                 changed.append(f"moved to {format_clinic_time(new_slot.starts_at)}")
-            except (SlotUnavailable, RequestClosed):
+            except SlotUnavailable:
                 messages.error(request, "The request was not moved: that time is no longer open.")
+            except RequestClosed:
+                # The patient cancelled (or a colleague closed it) after the form's checks.
+                current = ConsultationRequest.objects.get(pk=obj.pk).get_status_display()
+                messages.error(
+                    request,
+                    f"The request was not moved: while this page was open it became "
+                    f"“{current}”. Check the request before changing it.",
+                )
         if status_changes:
             try:
                 consultation_request_set_status(
