@@ -1,5 +1,5 @@
 """Article images beyond the usual photo: formats Pillow reads but the site does not serve,
-transparency, and deleting an image nobody uses."""
+transparency, an image's text edited, and deleting an image nobody uses."""
 
 import io
 
@@ -54,3 +54,17 @@ def test_deleting_an_unused_image_removes_every_file_it_served(editor):  # noqa:
     assert response.status_code == 302
     assert not ArticleImage.objects.exists()
     assert not any(default_storage.exists(name) for name in names)
+
+
+def test_a_stored_images_text_is_edited_without_touching_its_files(editor):  # noqa: F811
+    assert upload(editor, photo()).status_code == 302
+    image = ArticleImage.objects.get()
+    files = image.rendition_names()
+    url = reverse("admin:education_articleimage_change", args=[image.pk])
+    form = form_with_button(editor.get(url).content.decode(), "Save")
+    data = form.submission("Save", typed={"alt_text": "A bright waiting room."})
+    assert editor.post(url, data).status_code == 302
+    image.refresh_from_db()
+    assert image.alt_text == "A bright waiting room."
+    assert image.rendition_names() == files
+    assert all(default_storage.exists(name) for name in files)

@@ -1,6 +1,7 @@
-"""The review hand-off's refusals: what a reviewer is told on the Review and publishing
-page when a step cannot be taken, and the publishing service's own guards for the steps
-no page offers (a change draft published, an approval approved again)."""
+"""The review hand-off's less travelled paths: what a reviewer is told on the Review and
+publishing page when a step cannot be taken, publishing from the pages, and the publishing
+service's own guards for the steps no page offers (a change draft published, an approval
+approved again)."""
 
 import io
 import logging
@@ -19,7 +20,7 @@ from education import services
 from education.models import Article, ReviewStep
 from education.tasks import send_review_step_email
 from tests.factories import ArticleFactory, ContributorFactory, UserFactory
-from tests.page_forms import form_with_button
+from tests.page_forms import form_with_button, link_to
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +122,51 @@ def test_an_approval_without_a_note_asks_what_changed(editor_user, reviewer_user
     assert "Say what changed at this review" in response.content.decode()
     article.refresh_from_db()
     assert article.review_state == "in_review" and article.last_reviewed is None
+
+
+# -- publishing from the pages ------------------------------------------------------------
+
+ARTICLES = reverse("admin:education_article_changelist")
+
+
+def test_an_approved_article_is_published_from_its_page(
+    editor_user, reviewer_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    article = sent_for_review(editor_user, title="Sleep after a session")
+    press(signed_in(reviewer_user), article, "Approve", "Checked against the sources.")
+    assert Client().get(article.get_absolute_url()).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        response = press(signed_in(editor_user), article, "Publish")
+    assert "Published." in response.content.decode()
+    article.refresh_from_db()
+    assert article.is_live and article.first_published_at == article.publish_at
+    assert article.review_steps.filter(action="published", by=editor_user).exists()
+    assert Client().get(article.get_absolute_url()).status_code == 200
+    assert mailoutbox == []  # publishing is no hand-off: nobody is waiting on it
+
+
+def test_the_publish_action_says_nothing_was_published_when_nothing_was(editor_user):
+    editor = signed_in(editor_user)
+    ArticleFactory(draft=True, title="Unready")
+    form = form_with_button(editor.get(ARTICLES).content.decode(), "Go")
+    chosen = form.submission(
+        "Go", action="publish", _selected_action=form.offered["_selected_action"]
+    )
+    html = editor.post(ARTICLES, chosen, follow=True).content.decode()
+    assert "“Unready” was not published." in html
+    assert "Published " not in html
+
+
+def test_a_live_articles_page_links_to_its_open_draft(editor_user):
+    editor = signed_in(editor_user)
+    live = ArticleFactory()
+    press(editor, live, "Edit a draft of changes")
+    draft = live.change_draft
+    page = editor.get(reverse("admin:education_article_change", args=[live.pk])).content.decode()
+    assert "draft of changes</a> is open (draft)." in page
+    assert link_to(page, "draft of changes") == reverse(
+        "admin:education_article_change", args=[draft.pk]
+    )
 
 
 # -- the service's guards for steps no page offers ------------------------------------------
