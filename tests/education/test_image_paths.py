@@ -10,7 +10,9 @@ from django.urls import reverse
 from PIL import Image
 
 from education.models import ArticleImage
+from tests.education.browser_form import submitted_fields
 from tests.education.test_images import editor, photo, upload  # noqa: F401 - a fixture
+from tests.factories import ArticleFactory
 from tests.page_forms import form_with_button
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +70,22 @@ def test_a_stored_images_text_is_edited_without_touching_its_files(editor):  # n
     assert image.alt_text == "A bright waiting room."
     assert image.rendition_names() == files
     assert all(default_storage.exists(name) for name in files)
+
+
+def test_an_image_set_from_another_site_is_named_and_refused(editor):  # noqa: F811
+    article = ArticleFactory(draft=True)
+    body = '<img src="/static/a.png" srcset="https://evil.example/a.png 2x" alt="">'
+    url = reverse("admin:education_article_change", args=[article.pk])
+    response = editor.post(url, submitted_fields(editor.get(url).content.decode(), body=body))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "an image from another site (https://evil.example/a.png 2x)" in html
+    article.refresh_from_db()
+    assert article.body != body
+
+
+@pytest.mark.parametrize(
+    "name", ["calm-room-0123456789ab-480.webp", "calm-room.webp", "..%2Fsettings.py"]
+)
+def test_an_image_file_that_is_not_stored_is_not_found(client, name):
+    assert client.get(f"/media/article-images/{name}").status_code == 404
