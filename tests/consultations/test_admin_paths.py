@@ -25,7 +25,7 @@ SLOTS = reverse("admin:consultations_availabilityslot_changelist")
 
 
 @pytest.fixture
-def coordinator(client):
+def intake_coordinator(client):
     user = role_member("Intake coordinators")
     client.force_login(user)
     return user
@@ -49,7 +49,7 @@ def change_slot(client, slot, typed=None, **choices):
     slot.refresh_from_db()
 
 
-def test_moving_an_unbooked_slot_to_another_time_and_site_is_audited(client, coordinator):
+def test_moving_an_unbooked_slot_to_another_time_and_site_is_audited(client, intake_coordinator):
     slot = AvailabilitySlotFactory(modality="in_person", location__name="Downtown")
     before = slot.starts_at
     later = before + timedelta(days=1, hours=2)
@@ -68,7 +68,7 @@ def test_moving_an_unbooked_slot_to_another_time_and_site_is_audited(client, coo
     ]
 
 
-def test_changing_how_a_slot_is_held_is_audited(client, coordinator):
+def test_changing_how_a_slot_is_held_is_audited(client, intake_coordinator):
     slot = AvailabilitySlotFactory()
     change_slot(client, slot, modality="phone")
     assert slot.modality == "phone"
@@ -81,7 +81,9 @@ def test_changing_how_a_slot_is_held_is_audited(client, coordinator):
     ]
 
 
-def test_a_slot_without_a_start_time_is_refused_without_an_overlap_check(client, coordinator):
+def test_a_slot_without_a_start_time_is_refused_without_an_overlap_check(
+    client, intake_coordinator
+):
     AvailabilitySlotFactory()
     add_url = reverse("admin:consultations_availabilityslot_add")
     form = form_with_button(client.get(add_url).content.decode(), "Save")
@@ -92,7 +94,7 @@ def test_a_slot_without_a_start_time_is_refused_without_an_overlap_check(client,
     assert AvailabilitySlot.objects.count() == 1 and not AuditEvent.objects.exists()
 
 
-def test_a_slot_with_no_places_is_refused(client, coordinator):
+def test_a_slot_with_no_places_is_refused(client, intake_coordinator):
     slot = AvailabilitySlotFactory()
     url = reverse("admin:consultations_availabilityslot_change", args=[slot.pk])
     form = form_with_button(client.get(url).content.decode(), "Save")
@@ -103,7 +105,7 @@ def test_a_slot_with_no_places_is_refused(client, coordinator):
     assert slot.capacity == 1 and not AuditEvent.objects.exists()
 
 
-def test_deleting_slots_from_the_list_audits_each_one(client, coordinator):
+def test_deleting_slots_from_the_list_audits_each_one(client, intake_coordinator):
     first, second = AvailabilitySlotFactory(), AvailabilitySlotFactory()
     kept = AvailabilitySlotFactory()
     form = form_with_button(client.get(SLOTS).content.decode(), "Go")
@@ -136,7 +138,7 @@ def cancel_after_the_form_is_checked(monkeypatch):
 
 
 def test_a_status_change_over_a_patients_cancel_is_refused(
-    client, coordinator, cancel_after_the_form_is_checked
+    client, intake_coordinator, cancel_after_the_form_is_checked
 ):
     request = ConsultationRequestFactory()
     form = form_with_button(client.get(request_url(request)).content.decode(), "Save")
@@ -152,7 +154,7 @@ def test_a_status_change_over_a_patients_cancel_is_refused(
 
 
 def test_a_move_over_a_patients_cancel_says_the_request_closed(
-    client, coordinator, cancel_after_the_form_is_checked
+    client, intake_coordinator, cancel_after_the_form_is_checked
 ):
     request = ConsultationRequestFactory()
     other = AvailabilitySlotFactory(starts_at=request.slot.starts_at + timedelta(days=1))
