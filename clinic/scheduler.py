@@ -5,6 +5,7 @@
 - `fail_stranded_tasks` every 5 minutes: tasks whose worker stopped mid-send;
 - `send_consultation_reminders` every 5 minutes: reminders before consultations;
 - `purge_consultation_requests` daily at 3:00 am: the retention purge;
+- `prune_db_task_results` daily at 3:15 am: finished background tasks older than 14 days;
 - `clearsessions` daily at 3:30 am: expired sessions (every visit to /book/ makes one);
 - `email_review_due` every Monday at 8:00 am: the articles due for clinical review.
 
@@ -65,6 +66,9 @@ JOBS = (
     Job("fail_stranded_tasks", minutes=5),
     Job("send_consultation_reminders", minutes=5),
     Job("purge_consultation_requests", at=datetime.time(3, 0)),
+    # django-tasks-db's own: finished task rows older than 14 days (the queue stays small,
+    # so /healthz's look at it stays cheap, and no old traceback lingers).
+    Job("prune_db_task_results", at=datetime.time(3, 15)),
     Job("clearsessions", at=datetime.time(3, 30)),
     Job("email_review_due", at=datetime.time(8, 0), weekday=0),
 )

@@ -163,7 +163,8 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(monkeypatch, caplog)
 
 # Transactional: each tick closes old connections, as a request's end does.
 @pytest.mark.django_db(transaction=True)
-def test_the_command_once_runs_the_real_jobs_and_records_its_heartbeat(mailoutbox):
+def test_the_command_once_runs_the_real_jobs_and_records_its_heartbeat(mailoutbox, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as deployed
     out = StringIO()
     with time_machine.travel(MONDAY_9AM, tick=False):
         call_command("run_scheduled_jobs", "--once", stdout=out)

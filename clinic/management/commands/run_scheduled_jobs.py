@@ -1,5 +1,6 @@
-"""Run the clinic's periodic jobs: the retention purge, clearsessions, the stranded-task
-reaper, the reminders and the weekly review email (the schedule is `clinic.scheduler.JOBS`).
+"""Run the clinic's periodic jobs: the retention purge, pruning finished tasks,
+clearsessions, the stranded-task reaper, the reminders and the weekly review email (the
+schedule is `clinic.scheduler.JOBS`).
 
 Compose's `scheduler` service runs it; it keeps running, waking every `--interval` seconds
 (default 30) to record its heartbeat (shown by /healthz) and run what has fallen due.
