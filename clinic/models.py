@@ -11,9 +11,11 @@ from django.utils import timezone
 
 # The version row lives with the page cache it serves (clinic/page_cache.py); importing
 # it here is how Django finds it as a model of this app.
-from clinic.page_cache import ContentVersion, kept_value
+from clinic.page_cache import ContentVersion, kept_value, kept_value_if_any
 
 __all__ = ["ClinicDetails", "ContentVersion", "Fee", "Heartbeat", "ScheduledJobRun"]
+
+CLINIC_DETAILS = "clinic details"  # the name they are kept under (page_cache.kept_value)
 
 DEFAULT_CRISIS_NOTICE = (
     "If you are thinking about harming yourself, call or text 988 (Suicide & Crisis "
@@ -74,7 +76,12 @@ class ClinicDetailsManager(models.Manager):
         """The one details record, kept in this process until public content changes
         (an edit made through any worker changes the version every worker reads);
         defaults if the database is down."""
-        return kept_value("clinic details", self._load)
+        return kept_value(CLINIC_DETAILS, self._load)
+
+    def kept(self) -> "ClinicDetails | None":
+        """The details this process last read, or None if it never read them: for pages
+        shown while the database is unreachable, which must not offer the sample phone."""
+        return kept_value_if_any(CLINIC_DETAILS)
 
     def _load(self) -> "ClinicDetails":
         try:

@@ -17,6 +17,10 @@ results, feed, sitemap). For a visitor without a session or messages cookie it:
   article's time);
 - keeps at most 256 pages (the alias's MAX_ENTRIES), dropping the least recently used
   first, so a run of searches for new words cannot push out the pages most people read;
+- while the database is unreachable (stale-if-error), serves the copy it kept, however
+  old (up to STALE_SECONDS), to every visitor, marked `no-store` with an `Age` header and
+  the short notice header `Clinic-Notice`, rather than an error; a page with no copy
+  meets the outage page (clinic/outage.py);
 - sends `Cache-Control: public` and an ETag that is a hash of the page, answers a
   matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie;
 - keeps a gzip-compressed copy too, made once, and sends it to browsers that accept gzip
@@ -42,7 +46,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
-from django.db import DatabaseError, connection, models
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, models
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
@@ -52,6 +56,8 @@ from django.utils.text import compress_string
 STORE = "pages"  # the cache alias holding this process's copies (clinic/settings.py)
 PUBLIC_MAX_AGE = 60  # seconds a browser or proxy may reuse a page without asking
 COPY_SECONDS = 60  # seconds a worker reuses its copy while the version is unchanged
+STALE_SECONDS = 24 * 3600  # seconds a copy stays, to be served while the database is down
+STALE_NOTICE = "kept copy; the site's database is briefly unreachable"
 GZIP_MIN_BYTES = 200  # smaller pages are sent as they are (as GZipMiddleware does)
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
@@ -151,16 +157,25 @@ _kept_values: dict[str, tuple[int, object]] = {}
 
 
 def kept_value(name: str, load):
-    """`load()`'s result, kept in this process until the content version changes (loaded
-    each time while the database is unreachable)."""
+    """`load()`'s result, kept in this process until the content version changes. While
+    the database is unreachable, the kept value however old, or `load()`'s fallback if
+    none was kept."""
     version = content_version()
     kept = _kept_values.get(name)
+    if version is None and kept is not None:
+        return kept[1]
     if kept is not None and version is not None and kept[0] == version:
         return kept[1]
     value = load()
     if version is not None:
         _kept_values[name] = (version, value)
     return value
+
+
+def kept_value_if_any(name: str):
+    """The value kept under `name` in this process, however old, or None: never loads."""
+    kept = _kept_values.get(name)
+    return None if kept is None else kept[1]
 
 
 @dataclass(frozen=True)
@@ -170,6 +185,10 @@ class _Copy:
     headers: dict[str, str]  # the view's own, plus ETag, Cache-Control and Vary
     etag: str
     gzipped: bytes | None  # the same page compressed, unless it is tiny
+    made_at: float  # time.time() when it was rendered
+
+    def fresh(self, version: int | None) -> bool:
+        return self.version == version and time.time() - self.made_at < COPY_SECONDS
 
 
 def clear(*, kept_values: bool = True) -> None:
@@ -209,6 +228,7 @@ def _copy_of(response, version: int) -> _Copy:
         headers=dict(response.items()),
         etag=etag,
         gzipped=compress_string(content) if len(content) >= GZIP_MIN_BYTES else None,
+        made_at=time.time(),
     )
 
 
@@ -226,6 +246,23 @@ def _serve(request, copy: _Copy):
     if "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META:
         return get_conditional_response(request, etag=copy.etag, response=response)
     return response
+
+
+def _serve_stale(request, copy: _Copy):
+    """The kept copy while the database is unreachable: marked as such, and kept by no
+    browser or proxy, so the fresh page replaces it as soon as the database is back."""
+    response = _serve(request, copy)
+    response["Cache-Control"] = "no-store"
+    response["Age"] = str(max(0, int(time.time() - copy.made_at)))
+    response["Clinic-Notice"] = STALE_NOTICE
+    response.database_unreachable = True  # the session is left alone (clinic/outage.py)
+    return response
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (rather than a fault in a query,
+    which must stay a 500 and be fixed)."""
+    return isinstance(error, (OperationalError, InterfaceError))
 
 
 class PublicPageUsedSession(RuntimeError):
@@ -276,8 +313,16 @@ def public_page(view):
 
     @wraps(view)
     def public_view(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or _has_visitor_cookie(request):
-            response = view(request, *args, **kwargs)
+        safe = request.method in ("GET", "HEAD")
+        store, key = caches[STORE], _key(request)
+        if not safe or _has_visitor_cookie(request):
+            try:
+                response = view(request, *args, **kwargs)
+            except DatabaseError as error:
+                copy = store.get(key) if safe and database_unreachable(error) else None
+                if copy is None:
+                    raise
+                return _serve_stale(request, copy)
             if not response.has_header("Cache-Control"):
                 patch_cache_control(response, private=True, no_cache=True)
             return response
@@ -285,14 +330,21 @@ def public_page(view):
         # Read the version before rendering: a change that lands mid-render then shows as
         # a new version on the next request, never as a stale copy under the new one.
         version = content_version()
-        store, key = caches[STORE], _key(request)
-        copy = store.get(key)  # the store drops copies older than COPY_SECONDS
-        if copy is None or copy.version != version:
-            response, copy = _render_for_everyone(view, request, args, kwargs, version)
-            if copy is None:
+        copy = store.get(key)
+        if copy is not None and version is None:
+            return _serve_stale(request, copy)  # the database is unreachable
+        if copy is None or not copy.fresh(version):
+            try:
+                response, fresh = _render_for_everyone(view, request, args, kwargs, version)
+            except DatabaseError as error:
+                if copy is None or not database_unreachable(error):
+                    raise
+                return _serve_stale(request, copy)  # it went away since the version read
+            if fresh is None:
                 return response
+            copy = fresh
             if settings.CLINIC_PAGE_CACHE:
-                store.set(key, copy, COPY_SECONDS)
+                store.set(key, copy, STALE_SECONDS)
         return _serve(request, copy)
 
     return public_view

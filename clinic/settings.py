@@ -62,7 +62,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "clinic.stylesheet.InlineStylesheetCSPMiddleware",  # django-csp's, plus the inline CSS
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, leaving the session alone on answers made while the database is down.
+    "clinic.outage.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -71,6 +72,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so it sees a view's exception first: "database unreachable" becomes a 503
+    # page with the clinic's phone (public pages with a kept copy never get here).
+    "clinic.outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
