@@ -56,7 +56,7 @@ test: install-dev lint check pytest
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/hadolint Dockerfile docker/proxy/Dockerfile
 
 # The deploy check runs against an empty database: it checks the code and settings, not
 # the data in your own database (sample articles there raise education.W001, by design).

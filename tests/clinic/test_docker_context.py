@@ -2,10 +2,11 @@
 
 No container engine runs the compose file in the test suite; these hold it to the safe
 defaults the README promises (issue 19): mail catcher only in development, on loopback;
-no start without a real EMAIL_URL; the app port on loopback; migrations once, before
+no start without a real EMAIL_URL; only the TLS proxy published; migrations once, before
 every replica; images pinned by tag; the worker given time to finish an email.
 """
 
+import ipaddress
 import re
 from fnmatch import fnmatch
 from pathlib import Path
@@ -75,12 +76,25 @@ def published_host_addresses(service: dict) -> list[str]:
     return addresses
 
 
-def test_no_port_is_published_on_every_interface(services):
+def test_only_the_tls_proxy_is_published_on_every_interface(services):
     for name, service in services.items():
-        for address in published_host_addresses(service):
-            assert address == "127.0.0.1", (name, address)
-    assert published_host_addresses(services["web"]) == ["127.0.0.1"]
-    assert not services["db"].get("ports") and not services["worker"].get("ports")
+        if name != "proxy":
+            for address in published_host_addresses(service):
+                assert address == "127.0.0.1", (name, address)
+    assert published_host_addresses(services["proxy"]) == ["", ""]  # 80 and 443
+    for name in ["db", "web", "worker", "scheduler"]:
+        assert not services[name].get("ports"), name
+
+
+def test_the_app_trusts_exactly_the_proxys_fixed_address(compose, services):
+    address = services["proxy"]["networks"]["default"]["ipv4_address"]
+    assert services["web"]["environment"]["DJANGO_TRUSTED_PROXIES"] == address
+    assert services["web"]["environment"]["DJANGO_SECURE_PROXY_SSL_HEADER"] == "1"
+    (subnet,) = compose["networks"]["default"]["ipam"]["config"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet["subnet"])
+    # The web service keeps the shared settings it overrides beside.
+    assert "DATABASE_URL" in services["web"]["environment"]
+    assert services["proxy"]["depends_on"] == {"web": {"condition": "service_healthy"}}
 
 
 def test_migrations_run_once_in_a_release_service_every_app_service_waits_for(services):
