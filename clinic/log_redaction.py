@@ -14,9 +14,12 @@ headers come from outside), so they cannot forge lines.
 import logging
 import re
 
-# The path segment after /book/manage/ (a patient's manage link) or /staff-calendar/ (a
-# staff member's calendar feed), in plain or percent-encoded form.
-_PATH_TOKEN = re.compile(r"(/book/manage/|/staff-calendar/)[^/\s\"'?#]+", re.IGNORECASE)
+# The path segment after /book/manage/ (a patient's manage link), /book/offer/ and
+# /book/leave-waitlist/ (the waitlist emails' links) or /staff-calendar/ (a staff member's
+# calendar feed), in plain or percent-encoded form.
+_PATH_TOKEN = re.compile(
+    r"(/book/(?:manage|offer|leave-waitlist)/|/staff-calendar/)[^/\s\"'?#]+", re.IGNORECASE
+)
 REDACTED = "[redacted]"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

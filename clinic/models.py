@@ -34,6 +34,9 @@ chose, the topics you want to discuss, whether you see a therapist, whether you 
 pay for yourself, and any short note you add. We also record when you gave your consent.
 Your therapist's name, practice and phone or email are kept only if you tick the box that
 lets us contact them, and we record when you did.
+If you ask us to email you when a consultation time opens, we keep only your email
+address, your state and what you are waiting for, and delete them when you leave the
+waitlist (every email has a link) or after {waitlist_days} days.
 If a self-check is offered on this site, its answers are kept only if you choose to share
 them with us. Reading the articles, the glossary or the search page collects nothing
 about you: those pages set no cookies.
@@ -118,7 +121,9 @@ class ClinicDetails(models.Model):
     privacy_notice = models.TextField(
         default=DEFAULT_PRIVACY_NOTICE,
         help_text="The privacy page, in Markdown (headings start at ##). {retention_days} "
-        "is replaced by the number of days closed requests are kept (CLINIC_RETENTION_DAYS).",
+        "is replaced by the number of days closed requests are kept (CLINIC_RETENTION_DAYS), "
+        "{waitlist_days} by the days waitlist entries are kept "
+        "(CLINIC_WAITLIST_RETENTION_DAYS).",
     )
 
     objects = ClinicDetailsManager()

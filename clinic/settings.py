@@ -239,6 +239,11 @@ CLINIC_BOOKING_EMAIL_LIMIT = env.int("CLINIC_BOOKING_EMAIL_LIMIT", default=3)
 CLINIC_BOOKING_MIN_SECONDS = env.float("CLINIC_BOOKING_MIN_SECONDS", default=3)
 CLINIC_SELF_SERVICE_CUTOFF_HOURS = env.int("CLINIC_SELF_SERVICE_CUTOFF_HOURS", default=24)
 CLINIC_RETENTION_DAYS = env.int("CLINIC_RETENTION_DAYS", default=365)
+# The waitlist: how many waiting patients one opening emails (oldest first), how long the
+# link to book in that email works, and after how many days an entry is purged.
+CLINIC_WAITLIST_BATCH = env.int("CLINIC_WAITLIST_BATCH", default=3)
+CLINIC_WAITLIST_LINK_HOURS = env.int("CLINIC_WAITLIST_LINK_HOURS", default=48)
+CLINIC_WAITLIST_RETENTION_DAYS = env.int("CLINIC_WAITLIST_RETENTION_DAYS", default=90)
 # Booking rules (README, "Booking rules"), applied to what the booking page offers and to
 # every booking and move the service accepts (AvailabilitySlotQuerySet.bookable). The
 # notice is never shorter than the self-service cut-off, so a booked time can still be

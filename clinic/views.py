@@ -106,8 +106,10 @@ def costs(request):
 @require_safe
 def privacy(request):
     """The privacy notice staff keep in the clinic details, with the retention read live."""
-    text = ClinicDetails.objects.cached().privacy_notice.replace(
-        "{retention_days}", str(settings.CLINIC_RETENTION_DAYS)
+    text = (
+        ClinicDetails.objects.cached()
+        .privacy_notice.replace("{retention_days}", str(settings.CLINIC_RETENTION_DAYS))
+        .replace("{waitlist_days}", str(settings.CLINIC_WAITLIST_RETENTION_DAYS))
     )
     return render(
         request,

@@ -64,6 +64,7 @@ from consultations.services import (
     staff_note_add,
 )
 from consultations.staff_calendar import calendar_feed_page
+from consultations.waitlist import waitlist_place_opened
 
 # ------------------------------------------------------------ clinicians, locations
 
@@ -380,6 +381,8 @@ class AvailabilitySlotAdmin(admin.ModelAdmin):
         AvailabilitySlot.objects.filter(pk__in=[slot.pk for slot in changed]).update(
             is_open=is_open
         )
+        if is_open:
+            waitlist_place_opened(slot_ids=[slot.pk for slot in changed])
         done = "opened for booking" if is_open else "closed to new bookings"
         for slot in changed:
             audit_event_record(

@@ -33,6 +33,7 @@ from consultations.models import (
     PreferredContact,
     SelfPayAnswer,
     TherapistAnswer,
+    clinic_week_start,
     earliest_bookable_start,
     latest_bookable_start,
 )
@@ -239,13 +240,30 @@ def _bookable_slots(state: str = ""):
     return slots.select_related("clinician", "location").order_by("starts_at", "modality")
 
 
-def _week_start(when) -> date:
-    """The Monday of the clinic-zone week that `when` falls in."""
-    day = timezone.localtime(when, clinic_zone()).date()
-    return day - timedelta(days=day.weekday())
+_week_start = clinic_week_start  # the Monday of the clinic-zone week of a time
 
 
-class BookingForm(SlotFormMixin, forms.Form):
+class ErrorSummaryMixin:
+    """For public forms with an error summary: `error_order` lists the fields in page order."""
+
+    error_order: list[str] = []
+
+    def error_summary(self):
+        """(field id, message) pairs, in page order, for the summary at the top."""
+        items = [("", error) for error in self.non_field_errors()]
+        for name in self.error_order:
+            for error in self.errors.get(name, []):
+                items.append((self.first_input_id(name), error))
+        return items
+
+    def first_input_id(self, name: str) -> str:
+        """The id of the field's input, or of its first option for a group of choices."""
+        bound = self[name]
+        grouped = isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+        return f"{bound.auto_id}_0" if grouped else bound.auto_id
+
+
+class BookingForm(ErrorSummaryMixin, SlotFormMixin, forms.Form):
     slot = SlotChoiceField(slots=(), label="Choose a time")
     preferred_times = forms.CharField(
         label="If none of these times work: which days and times suit you?",
@@ -601,20 +619,6 @@ class BookingForm(SlotFormMixin, forms.Form):
         """The answers, named as consultation_request_create takes them."""
         return {k: v for k, v in self.cleaned_data.items() if k not in NOT_REQUEST_FIELDS}
 
-    def error_summary(self):
-        """(field id, message) pairs, in page order, for the summary at the top."""
-        items = [("", error) for error in self.non_field_errors()]
-        for name in self.error_order:
-            for error in self.errors.get(name, []):
-                items.append((self.first_input_id(name), error))
-        return items
-
-    def first_input_id(self, name: str) -> str:
-        """The id of the field's input, or of its first option for a group of choices."""
-        bound = self[name]
-        grouped = isinstance(bound.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
-        return f"{bound.auto_id}_0" if grouped else bound.auto_id
-
 
 class MoveForm(SlotFormMixin, forms.Form):
     slot = SlotChoiceField(slots=(), label="Choose a new time")
@@ -632,6 +636,94 @@ class MoveForm(SlotFormMixin, forms.Form):
         if slot is None:
             raise forms.ValidationError("Choose one of the times shown.")
         return slot
+
+
+class WaitlistForm(ErrorSummaryMixin, forms.Form):
+    """'Email me when a time opens': the one contact we keep, where the patient lives (what
+    is legal for them), optionally what they wait for, and their consent."""
+
+    email = forms.EmailField(
+        label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    state = forms.ChoiceField(
+        label="State where you live",
+        choices=[("", "Choose your state")] + US_STATES,
+        widget=forms.Select(attrs={"autocomplete": "address-level1"}),
+    )
+    modality = forms.ChoiceField(
+        label="How would you like to meet? (optional)",
+        choices=[("", "Any way")] + Modality.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    clinician = forms.ChoiceField(label="With which clinician? (optional)", required=False)
+    week = forms.ChoiceField(label="Which week? (optional)", required=False)
+    consent = forms.BooleanField(
+        label="Email me when a time opens that fits. I can leave the waitlist from any of "
+        "those emails."
+    )
+    website = forms.CharField(
+        label="Leave this empty",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+
+    error_order = ["email", "state", "modality", "clinician", "week", "consent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only clinicians patients can tell apart: those shown by name.
+        named = Clinician.objects.active().exclude(display_name="")
+        self.fields["clinician"].choices = [("", "Any clinician")] + [
+            (str(c.pk), c.name_for_patients) for c in named
+        ]
+        today = timezone.localtime(timezone.now(), clinic_zone()).date()
+        first = today - timedelta(days=today.weekday())
+        last = today + timedelta(days=settings.CLINIC_BOOKING_HORIZON_DAYS)
+        mondays = [first + timedelta(weeks=n) for n in range((last - first).days // 7 + 1)]
+        self.fields["week"].choices = [("", "Any week")] + [
+            (monday.isoformat(), f"Week of {format_day(monday)}") for monday in mondays
+        ]
+        self.fields["email"].error_messages["required"] = "Enter your email address."
+        self.fields["state"].error_messages["required"] = REQUIRED_MESSAGES["state"]
+        self.fields["consent"].error_messages["required"] = (
+            "Tick the box to let us email you when a time opens."
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            "email",
+            "state",
+            Fieldset(
+                "What are you waiting for? (optional)",
+                "modality",
+                "clinician",
+                "week",
+            ),
+            Fieldset("Before you send", HTML(privacy_line()), "consent"),
+            Field("website", wrapper_class="visually-hidden"),
+            Submit("submit", "Email me when a time opens"),
+        )
+
+    def clean_clinician(self):
+        pk = self.cleaned_data["clinician"]
+        return Clinician.objects.active().filter(pk=pk).first() if pk else None
+
+    def clean_week(self):
+        week = self.cleaned_data["week"]
+        return date.fromisoformat(week) if week else None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("website"):
+            self.add_error(None, BOT_MESSAGE)
+        return cleaned
+
+    def entry_fields(self) -> dict:
+        """The answers, named as waitlist_entry_create takes them."""
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("consent", "website")}
 
 
 WEEKDAYS = [

@@ -869,6 +869,78 @@ class AuditEvent(models.Model):
         raise ValueError("Audit events cannot be deleted.")
 
 
+# Bump when the wording of the waitlist form's consent box changes; each entry keeps the
+# version the patient agreed to.
+WAITLIST_POLICY_VERSION = "2026-12"
+
+
+def new_waitlist_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class WaitlistEntryQuerySet(models.QuerySet):
+    def due_a_message(self, *, now: datetime):
+        """Entries that may be told about an opening now: never told, or told so long ago
+        that the link they got has expired (CLINIC_WAITLIST_LINK_HOURS). Oldest first."""
+        link_age = timedelta(hours=settings.CLINIC_WAITLIST_LINK_HOURS)
+        return self.filter(
+            Q(notified_at__isnull=True) | Q(notified_at__lte=now - link_age)
+        ).order_by("created_at", "pk")
+
+    def created_before(self, when):
+        return self.filter(created_at__lt=when)
+
+
+class WaitlistEntry(models.Model):
+    """A patient who asked to be emailed when a consultation time opens: only the email
+    address they chose, where they live (what is legal for them), what they are waiting
+    for, and the consent record. Nobody is ever booked from it."""
+
+    email = models.EmailField(max_length=254)
+    state = models.CharField("state of residence", max_length=2, choices=US_STATES)
+    modality = models.CharField(max_length=20, choices=Modality.choices, blank=True)
+    clinician = models.ForeignKey(
+        Clinician, on_delete=models.CASCADE, null=True, blank=True, related_name="waitlist"
+    )
+    # The Monday of the week they want, in the clinic's zone; empty for any week.
+    week = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField("joined", default=timezone.now, editable=False)
+    consent_at = models.DateTimeField("consent given at", default=timezone.now)
+    consent_policy_version = models.CharField(max_length=20, default=WAITLIST_POLICY_VERSION)
+    # The random key inside the signed links of the emails (book, leave the waitlist).
+    key = models.CharField(max_length=64, unique=True, default=new_waitlist_key, editable=False)
+    notified_at = models.DateTimeField("last told of an opening", null=True, blank=True)
+    times_notified = models.PositiveSmallIntegerField(default=0)
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist entries"
+
+    def __str__(self) -> str:
+        # Never the address: this shows in logs of deletions and in admin summaries.
+        return f"Waitlist entry {self.pk}"
+
+    def fits(self, slot: AvailabilitySlot, licensed_states: set[str]) -> bool:
+        """Whether `slot` is one this patient is waiting for and may book from their state
+        (`licensed_states`: where the slot's clinician is licensed)."""
+        legal = slot.modality == Modality.IN_PERSON or self.state in licensed_states
+        return (
+            legal
+            and self.modality in ("", slot.modality)
+            and self.clinician_id in (None, slot.clinician_id)
+            and (self.week is None or clinic_week_start(slot.starts_at) == self.week)
+        )
+
+
+def clinic_week_start(when: datetime):
+    """The Monday of the clinic-zone week that `when` falls in."""
+    day = timezone.localtime(when, clinic_zone()).date()
+    return day - timedelta(days=day.weekday())
+
+
 # The self-check's tables live with it (consultations/self_check/models.py); importing them
 # here registers them with this app.
 from consultations.self_check.models import ScreenQuestion, SharedSelfCheck  # noqa: E402, F401

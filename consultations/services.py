@@ -54,6 +54,7 @@ from consultations.tasks import (
     send_patient_update,
     send_staff_change_notice,
 )
+from consultations.waitlist import waitlist_place_opened
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +280,7 @@ def consultation_request_set_status(
         if status in PLACE_FREEING_STATUSES and current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
             updates["holds_place"] = False
+            waitlist_place_opened(slot_ids=[current.slot_id])
         elif status in ACTIVE_STATUSES and current.slot_id and not current.holds_place:
             availability_slot_hold(
                 slot_id=current.slot_id, state=current.state, by_staff=by is not None
@@ -353,6 +355,7 @@ def consultation_request_move(
         # the buffer; if the new time cannot be held, the transaction puts it back.
         if current.holds_place:
             availability_slot_release(slot_id=current.slot_id)
+            waitlist_place_opened(slot_ids=[current.slot_id])
         availability_slot_hold(slot_id=new_slot.pk, state=current.state, by_staff=by is not None)
         now = timezone.now()
         status = Status.NEW if by is None else current.status
@@ -470,7 +473,13 @@ def availability_slot_save(*, slot: AvailabilitySlot) -> AvailabilitySlot:
             )
             if other is not None:
                 raise SlotOverlaps(other)
+            was_open = (
+                not slot._state.adding
+                and AvailabilitySlot.objects.filter(pk=slot.pk, is_open=True).exists()
+            )
             slot.save()
+            if slot.is_open and not was_open:
+                waitlist_place_opened(slot_ids=[slot.pk])
     except IntegrityError:
         # A colleague saved an overlapping slot in the same moment (PostgreSQL).
         other = _first_overlap(
@@ -538,6 +547,7 @@ def availability_slot_series_create(
                 )
             )
         AvailabilitySlot.objects.bulk_create(new)
+        waitlist_place_opened(slot_ids=[slot.pk for slot in new])
     return len(new), len(wanted) - len(new)
 
 

@@ -147,3 +147,12 @@ def send_patient_cancellation_notice(request_id: int) -> bool:
     event. A failure is logged (by reference) and changes nothing else: the request stays
     cancelled."""
     return _send_patient_update(request_id, "cancelled", "cancellation")
+
+
+@task()
+def notify_waitlist(slot_ids: list[int]) -> int:
+    """Email the waitlisted patients who fit a place that opened in these slots (oldest
+    first, a few at a time). Returns how many were emailed."""
+    from consultations.waitlist import waitlist_notify
+
+    return waitlist_notify(slot_ids=slot_ids)

@@ -17,5 +17,10 @@ urlpatterns = [
         views.staff_calendar_feed,
         name="staff_calendar_feed",
     ),
+    path("book/waitlist/", views.waitlist_join, name="waitlist_join"),
+    path("book/waitlist/added/", views.waitlist_added, name="waitlist_added"),
+    # The emails' links: their paths are redacted from logs (clinic/log_redaction.py).
+    path("book/offer/<str:token>/", views.waitlist_offer, name="waitlist_offer"),
+    path("book/leave-waitlist/<str:token>/", views.waitlist_leave, name="waitlist_leave"),
     path("self-check/", self_check_views.self_check, name="self_check"),
 ]

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -16,7 +17,14 @@ from django_ratelimit.core import get_usage
 
 from consultations.calendar_files import consultation_ics
 from consultations.formatting import clinic_zone_name
-from consultations.forms import LIMIT_MESSAGE, TAKEN_MESSAGE, BookingForm, MoveForm, state_code
+from consultations.forms import (
+    LIMIT_MESSAGE,
+    TAKEN_MESSAGE,
+    BookingForm,
+    MoveForm,
+    WaitlistForm,
+    state_code,
+)
 from consultations.models import AuditAction, Clinician, ConsultationRequest, StaffCalendarFeed
 from consultations.services import (
     DuplicateSubmission,
@@ -37,6 +45,14 @@ from consultations.tokens import (
     requested_start_new_form,
 )
 from consultations.us_states import US_STATES
+from consultations.waitlist import (
+    leave_token_make,
+    leave_token_read,
+    offer_token_read,
+    offer_week,
+    waitlist_entry_create,
+    waitlist_entry_leave,
+)
 
 
 def _limit_reached(request, group: str, rate: str, *, count: bool = False) -> bool:
@@ -291,3 +307,74 @@ def staff_calendar_feed(request, token):
     response["Content-Disposition"] = 'inline; filename="consultations.ics"'
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+# ------------------------------------------------------------------------------ waitlist
+
+
+@never_cache
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def waitlist_join(request):
+    """'Email me when a time opens': the form, and on a valid POST the entry."""
+    if request.method == "GET":
+        state = state_code(request.GET.get("state"))
+        return _render_waitlist_form(request, WaitlistForm(initial={"state": state}))
+    form = WaitlistForm(request.POST)
+    if _posts_limit_reached(request):
+        form.is_valid()
+        form.add_error(None, forms.ValidationError(LIMIT_MESSAGE, code="limit"))
+        return _render_waitlist_form(request, form, status=429)
+    if not form.is_valid():
+        return _render_waitlist_form(request, form)
+    waitlist_entry_create(**form.entry_fields())
+    return redirect("consultations:waitlist_added")
+
+
+def _render_waitlist_form(request, form, *, status=200):
+    context = {"form": form, "retention_days": settings.CLINIC_WAITLIST_RETENTION_DAYS}
+    return render(request, "consultations/waitlist_join.html", context, status=status)
+
+
+@never_cache
+def waitlist_added(request):
+    return render(request, "consultations/waitlist_added.html")
+
+
+@_keeps_token_private
+@require_http_methods(["GET", "HEAD"])
+def waitlist_offer(request, token):
+    """The emailed link to book: the booking form for the patient's state, at the week
+    they wait for. Nothing is booked or held until they send the form."""
+    entry, valid = offer_token_read(token)
+    if entry is None:
+        return render(request, "consultations/waitlist_link_invalid.html", status=404)
+    if not valid:
+        context = {"leave_path": _leave_path(entry)}
+        return render(request, "consultations/waitlist_link_expired.html", context, status=410)
+    week = offer_week(entry)
+    form = BookingForm(
+        initial={"state": entry.state},
+        session=request.session,
+        week=week.isoformat() if week else "",
+    )
+    return _render_form(request, form)
+
+
+def _leave_path(entry) -> str:
+    return reverse("consultations:waitlist_leave", args=[leave_token_make(entry)])
+
+
+@_keeps_token_private
+@require_http_methods(["GET", "HEAD", "POST"])
+def waitlist_leave(request, token):
+    """'Leave the waitlist' from any of its emails: a page that asks (a mail scanner that
+    opens the link changes nothing), and its button."""
+    entry = leave_token_read(token)
+    if request.method == "POST":
+        if entry is not None:
+            waitlist_entry_leave(entry=entry)
+        return render(request, "consultations/waitlist_left.html")
+    if entry is None:
+        return render(request, "consultations/waitlist_left.html", {"unknown": True}, status=404)
+    return render(request, "consultations/waitlist_leave.html")

@@ -230,6 +230,19 @@ class TherapistContactFactory(factory.django.DjangoModelFactory):
     consent_policy_version = "2026-12"
 
 
+class WaitlistEntryFactory(factory.django.DjangoModelFactory):
+    """A patient waiting for any time, from New York, who joined a moment ago."""
+
+    class Meta:
+        model = "consultations.WaitlistEntry"
+
+    email = factory.Sequence(lambda n: f"waiting{n}@example.com")
+    state = "NY"
+    created_at = factory.LazyFunction(timezone.now)
+    consent_at = factory.LazyAttribute(lambda entry: entry.created_at)
+    consent_policy_version = "2026-12"
+
+
 class PlannerItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "education.PlannerItem"

@@ -6,8 +6,14 @@ from django.test import override_settings
 from django.urls import reverse
 
 from consultations.tokens import manage_token_make
+from consultations.waitlist import leave_token_make, offer_token_make
 from tests.consultations.conftest import VALID_ANSWERS, form_tokens
-from tests.factories import ArticleFactory, ConsultationRequestFactory, TopicFactory
+from tests.factories import (
+    ArticleFactory,
+    ConsultationRequestFactory,
+    TopicFactory,
+    WaitlistEntryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +43,10 @@ def public_paths():
         reverse(
             "consultations:manage_cancel", args=[manage_token_make(ConsultationRequestFactory())]
         ),
+        reverse("consultations:waitlist_join"),
+        reverse("consultations:waitlist_added"),
+        reverse("consultations:waitlist_offer", args=[offer_token_make(WaitlistEntryFactory())]),
+        reverse("consultations:waitlist_leave", args=[leave_token_make(WaitlistEntryFactory())]),
         reverse("admin:login"),
         reverse("healthz"),
     ]
@@ -52,7 +62,13 @@ def test_every_anonymous_url_survives_bad_query_values(client, public_paths, val
 
 @pytest.mark.parametrize("value", BAD_VALUES, ids=["nul", "nul-inside", "100kB", "controls"])
 def test_bad_path_segments_are_not_found(client, value):
-    for prefix in ("/articles/", "/topics/", "/book/manage/"):
+    for prefix in (
+        "/articles/",
+        "/topics/",
+        "/book/manage/",
+        "/book/offer/",
+        "/book/leave-waitlist/",
+    ):
         assert client.get(prefix + value[:3000] + "/").status_code == 404
 
 
@@ -67,10 +83,22 @@ def test_search_and_topic_with_nul_answer_plainly(client):
 @override_settings(CLINIC_BOOKING_RATE_LIMIT="off")
 @pytest.mark.parametrize("value", BAD_VALUES, ids=["nul", "nul-inside", "100kB", "controls"])
 def test_booking_form_keeps_answers_and_explains_bad_values(client, value):
-    for field in [*VALID_ANSWERS, "slot", "preferred_times", "form_token", "started", "website"]:
+    fields = [*VALID_ANSWERS, "slot", "preferred_times", "form_token", "started", "website"]
+    for field in [*fields, "therapist_name", "therapist_practice", "therapist_contact"]:
         data = {**VALID_ANSWERS, **form_tokens(client), "slot": "none", field: value}
         response = client.post(reverse("consultations:book"), data)
         assert response.status_code in (200, 302), (field, response.status_code)
+
+
+@override_settings(CLINIC_BOOKING_POST_LIMIT="off")
+@pytest.mark.parametrize("value", BAD_VALUES, ids=["nul", "nul-inside", "100kB", "controls"])
+def test_waitlist_form_survives_bad_values(client, value):
+    answers = {"email": "wait@example.com", "state": "NY", "consent": "on"}
+    for field in [*answers, "modality", "clinician", "week", "website"]:
+        response = client.post(reverse("consultations:waitlist_join"), {**answers, field: value})
+        assert response.status_code in (200, 302), (field, response.status_code)
+    leave = reverse("consultations:waitlist_leave", args=[value[:3000]])
+    assert client.post(leave).status_code < 500
 
 
 @pytest.mark.parametrize("value", BAD_VALUES, ids=["nul", "nul-inside", "100kB", "controls"])

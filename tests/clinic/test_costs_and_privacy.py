@@ -150,3 +150,35 @@ def test_every_page_links_costs_and_privacy_in_the_footer(client, name):
     html = html_of(client.get(reverse(name)))
     footer = html[html.index('class="site-footer"') :]
     assert f'href="{reverse("privacy")}"' in footer and f'href="{reverse("costs")}"' in footer
+
+
+@override_settings(CLINIC_WAITLIST_RETENTION_DAYS=45)
+def test_privacy_notice_names_the_therapist_details_and_the_waitlist(client):
+    text = " ".join(html_of(client.get(reverse("privacy"))).split())
+    assert "kept only if you tick the box that lets us contact them" in text
+    assert "leave the waitlist (every email has a link) or after 45 days" in text
+    assert "{waitlist_days}" not in text
+
+
+def test_a_notice_with_the_sample_wording_gains_both_lines_and_loses_them_going_back():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    therapist = import_module("clinic.migrations.0003_privacy_notice_names_therapist_details")
+    waitlist = import_module("clinic.migrations.0005_privacy_notice_names_the_waitlist")
+    details = ClinicDetails.objects.cached()
+    old = details.privacy_notice.replace(therapist.THERAPIST_LINE, "").replace(
+        waitlist.WAITLIST_LINE, ""
+    )
+    ClinicDetails.objects.filter(pk=1).update(privacy_notice=old)
+    therapist.add_therapist_line(apps, None)
+    waitlist.add_waitlist_line(apps, None)
+    assert ClinicDetails.objects.get(pk=1).privacy_notice == details.privacy_notice
+    waitlist.remove_waitlist_line(apps, None)
+    therapist.remove_therapist_line(apps, None)
+    assert ClinicDetails.objects.get(pk=1).privacy_notice == old
+    # A clinic's own wording is left alone.
+    ClinicDetails.objects.filter(pk=1).update(privacy_notice="## Ours\n\nOur own words.")
+    therapist.add_therapist_line(apps, None)
+    assert ClinicDetails.objects.get(pk=1).privacy_notice == "## Ours\n\nOur own words."

@@ -75,11 +75,13 @@ def _public_forms(client):
     )
     self_check = client.get(reverse("consultations:self_check"))
     planner = client.get(reverse("education:planner"))
+    waitlist = client.get(reverse("consultations:waitlist_join"))
     return [
         ("booking", booking.content.decode(), booking.context["form"]),
         ("manage", manage.content.decode(), manage.context["move_form"]),
         ("self-check", self_check.content.decode(), self_check.context["form"]),
         ("planner", planner.content.decode(), planner.context["form"]),
+        ("waitlist", waitlist.content.decode(), waitlist.context["form"]),
     ]
 
 
