@@ -849,7 +849,8 @@ class AuditEvent(models.Model):
     reference = models.CharField(max_length=12, blank=True, editable=False)
     slot_id = models.PositiveBigIntegerField("slot id", null=True, editable=False)
     count = models.PositiveIntegerField(null=True, editable=False)
-    detail = models.CharField(max_length=200, blank=True, editable=False)
+    # Room for a slot changed in time, modality and site at once (about 230 characters).
+    detail = models.CharField(max_length=500, blank=True, editable=False)
     source_ip = models.GenericIPAddressField("from", null=True, editable=False)
 
     class Meta:

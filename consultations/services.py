@@ -445,7 +445,7 @@ def audit_event_record(
         reference=consultation_request.reference if consultation_request else "",
         slot_id=slot.pk if slot else None,
         count=count,
-        detail=detail[:200],
+        detail=detail[: AuditEvent._meta.get_field("detail").max_length],
         source_ip=(client_ip(http_request) or None) if http_request else None,
     )
 

@@ -68,6 +68,29 @@ def test_moving_an_unbooked_slot_to_another_time_and_site_is_audited(client, int
     ]
 
 
+def test_a_slot_changed_in_time_modality_and_site_at_once_is_audited_in_full(
+    client, intake_coordinator
+):
+    # About 230 characters: the trail once kept the first 200 ("modality video c").
+    slot = AvailabilitySlotFactory()
+    before = slot.starts_at
+    later = before + timedelta(days=1, hours=2)
+    local = later.astimezone(clinic_zone())
+    midtown = LocationFactory(name="Midtown")
+    typed = {"starts_at_0": local.date().isoformat(), "starts_at_1": f"{local:%H:%M}"}
+    change_slot(client, slot, typed, modality="in_person", location=str(midtown.pk))
+    assert slot_events() == [
+        (
+            AuditAction.CHANGE,
+            slot.pk,
+            f"{format_clinic_time(before)}, video call: location none → Midtown; "
+            f"starts at {format_clinic_time(before)} → {format_clinic_time(later)}; "
+            "modality video call → in person",
+        )
+    ]
+    assert len(slot_events()[0][2]) > 200
+
+
 def test_changing_how_a_slot_is_held_is_audited(client, intake_coordinator):
     slot = AvailabilitySlotFactory()
     change_slot(client, slot, modality="phone")
