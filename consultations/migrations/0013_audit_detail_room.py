@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("consultations", "0011_staff_calendar_feeds"),
+        ("consultations", "0012_waitlist"),
     ]
 
     operations = [
