@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.test import override_settings
 from django.urls import include, path, reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from clinic.models import ClinicDetails
 from clinic.services import heartbeat_record
@@ -106,9 +107,15 @@ def test_healthz_counts_a_delayed_email_from_when_it_fell_due(client, settings):
     assert report["oldest_pending_email_seconds"] == 60
 
 
-def test_healthz_503_when_database_unreachable(client, monkeypatch):
-    from django.db import connection
+def test_the_tasks_healthz_counts_are_indexed():
+    """/healthz and fail_stranded_tasks read only waiting and running tasks, through an
+    index of their own (migration clinic 0006), never every finished task."""
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, DBTaskResult._meta.db_table)
+    assert indexes["clinic_pending_task_idx"]["columns"] == ["enqueued_at"]
 
+
+def test_healthz_503_when_database_unreachable(client, monkeypatch):
     def unreachable():
         raise OperationalError("connection refused")
 
