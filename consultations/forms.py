@@ -652,7 +652,8 @@ class WaitlistForm(ErrorSummaryMixin, forms.Form):
     )
     modality = forms.ChoiceField(
         label="How would you like to meet? (optional)",
-        choices=[("", "Any way")] + Modality.choices,
+        choices=[("", "Any way")]
+        + [(value, label.capitalize()) for value, label in Modality.choices],
         required=False,
         widget=forms.RadioSelect,
     )
@@ -704,7 +705,7 @@ class WaitlistForm(ErrorSummaryMixin, forms.Form):
             ),
             Fieldset("Before you send", HTML(privacy_line()), "consent"),
             Field("website", wrapper_class="visually-hidden"),
-            Submit("submit", "Email me when a time opens"),
+            Submit("submit", "Join the waitlist"),
         )
 
     def clean_clinician(self):

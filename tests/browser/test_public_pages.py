@@ -30,6 +30,7 @@ PAGE_TYPES = [
     ("first day article", "/articles/your-consultation-and-first-treatment-day/", 200, True),
     ("costs", "/costs/", 200, True),
     ("privacy", "/privacy/", 200, True),
+    ("waitlist", "/book/waitlist/?state=NY", 200, True),
     ("404", "/no-such-page/", 404, True),
 ]
 

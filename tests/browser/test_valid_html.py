@@ -20,10 +20,15 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from consultations.tokens import manage_token_make
+from consultations.waitlist import leave_token_make
 from tests.browser.test_public_pages import PAGE_TYPES
 from tests.consultations.conftest import submit
 from tests.consultations.test_self_check import items_for, post_data
-from tests.factories import AvailabilitySlotFactory, ConsultationRequestFactory
+from tests.factories import (
+    AvailabilitySlotFactory,
+    ConsultationRequestFactory,
+    WaitlistEntryFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +64,10 @@ def _pages(client) -> dict[str, str]:
     keep("manage request", client.get(f"/book/manage/{manage_token_make(request)}/"))
     keep("cancel: are you sure", client.get(f"/book/manage/{manage_token_make(request)}/cancel/"))
     keep("manage link, invalid", client.get("/book/manage/not-a-real-token/"), 404)
+    keep("waitlist", client.get("/book/waitlist/?state=NY"))
+    keep("waitlist, with errors", client.post("/book/waitlist/", {"email": "x"}))
+    entry = WaitlistEntryFactory()
+    keep("waitlist: leave?", client.get(f"/book/leave-waitlist/{leave_token_make(entry)}/"))
     keep("self-check", client.get("/self-check/"))
     keep("self-check result", client.post("/self-check/", post_data(items_for(12))))
     keep("self-check, with errors", client.post("/self-check/", post_data(item_1=None)))
