@@ -52,6 +52,8 @@ from consultations.waitlist import (
     offer_week,
     waitlist_entry_create,
     waitlist_entry_leave,
+    waitlist_entry_leave_after_booking,
+    waitlist_offer_remember,
 )
 
 
@@ -167,6 +169,7 @@ def book(request):
             form.add_error("slot", forms.ValidationError(TAKEN_MESSAGE, code="taken"))
         else:
             _requests_limit_reached(request, count=True)
+            waitlist_entry_leave_after_booking(request.session)
             requested_remember(request.session, consultation_request)
             return redirect("consultations:requested")
     return _render_form(request, form)
@@ -352,6 +355,7 @@ def waitlist_offer(request, token):
     if not valid:
         context = {"leave_path": _leave_path(entry)}
         return render(request, "consultations/waitlist_link_expired.html", context, status=410)
+    waitlist_offer_remember(request.session, entry)
     week = offer_week(entry)
     form = BookingForm(
         initial={"state": entry.state},

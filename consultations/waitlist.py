@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 OFFER_SALT = "consultations.waitlist-offer"
 LEAVE_SALT = "consultations.waitlist-leave"
+# The entry whose offer link this session opened: booking from it ends the entry.
+OFFER_SESSION_KEY = "consultations_waitlist_offer"
+OFFER_SESSION_SALT = "consultations.waitlist-session"
 # What the email shows of the times that opened (the link shows them all).
 TIMES_IN_EMAIL = 3
 
@@ -113,6 +116,24 @@ def waitlist_entry_create(
 def waitlist_entry_leave(*, entry: WaitlistEntry) -> None:
     """Take the patient off the waitlist: the entry is deleted, nothing of it is kept."""
     WaitlistEntry.objects.filter(pk=entry.pk).delete()
+
+
+def waitlist_offer_remember(session, entry: WaitlistEntry) -> None:
+    """This session came from `entry`'s offer link (kept signed in the session)."""
+    session[OFFER_SESSION_KEY] = signing.dumps(entry.key, salt=OFFER_SESSION_SALT)
+
+
+def waitlist_entry_leave_after_booking(session) -> None:
+    """The patient booked after opening their offer link: they got a time, so the entry
+    ends and no further opening emails them."""
+    value = session.pop(OFFER_SESSION_KEY, None)
+    if not value:
+        return
+    try:
+        key = signing.loads(value, salt=OFFER_SESSION_SALT)
+    except signing.BadSignature:
+        return
+    WaitlistEntry.objects.filter(key=key).delete()
 
 
 def waitlist_entries_purge(*, older_than_days: int, dry_run: bool = False) -> int:

@@ -31,6 +31,7 @@ from consultations.services import (
     consultation_request_set_status,
 )
 from consultations.waitlist import OFFER_SALT, waitlist_notify
+from tests.consultations.conftest import submit
 from tests.factories import (
     AvailabilitySlotFactory,
     ClinicianFactory,
@@ -401,3 +402,19 @@ def test_workers_running_at_once_never_email_a_patient_twice(settings, mailoutbo
     assert len(told) == len(set(told)) == sum(sent) == len(entries)
     notified = WaitlistEntry.objects.values_list("times_notified", flat=True)
     assert set(notified) == {1}
+
+
+def test_booking_from_the_offer_link_ends_the_entry(client, mailoutbox):
+    entry, slot, paths = _told(mailoutbox)
+    other = WaitlistEntryFactory()
+    page = client.get(paths["offer"])
+    tokens = {"form_token": page.context["form"]["form_token"].value()}
+    assert submit(client, slot, tokens=tokens).status_code == 302
+    assert ConsultationRequest.objects.count() == 1
+    assert list(WaitlistEntry.objects.all()) == [other]
+
+
+def test_booking_without_the_offer_link_leaves_the_waitlist_alone(client, slot):
+    entry = WaitlistEntryFactory()
+    assert submit(client, slot).status_code == 302
+    assert list(WaitlistEntry.objects.all()) == [entry]
