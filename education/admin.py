@@ -628,7 +628,10 @@ class ArticleAdmin(CompareVersionAdmin):
         article = self.get_object(request, object_id)
         if article is None or not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
-        form = WorkflowForm(request.POST or None, initial={"seen": article.updated_at})
+        # In UTC with its offset: a clinic-zone time in the hour the clocks go back
+        # happens twice, and such a value would fail the form without a word.
+        seen = article.updated_at.isoformat()
+        form = WorkflowForm(request.POST or None, initial={"seen": seen})
         if request.method == "POST" and form.is_valid():
             action = request.POST.get("action", "")
             try:

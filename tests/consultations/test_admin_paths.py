@@ -76,14 +76,16 @@ def test_a_slot_changed_in_time_modality_and_site_at_once_is_audited_in_full(
     before = slot.starts_at
     later = before + timedelta(days=1, hours=2)
     local = later.astimezone(clinic_zone())
-    midtown = LocationFactory(name="Midtown")
+    # A long site name: the detail passes 200 characters whatever the dates' names are.
+    midtown = LocationFactory(name="Midtown office on Example Avenue")
     typed = {"starts_at_0": local.date().isoformat(), "starts_at_1": f"{local:%H:%M}"}
     change_slot(client, slot, typed, modality="in_person", location=str(midtown.pk))
     assert slot_events() == [
         (
             AuditAction.CHANGE,
             slot.pk,
-            f"{format_clinic_time(before)}, video call: location none → Midtown; "
+            f"{format_clinic_time(before)}, video call: location none → "
+            "Midtown office on Example Avenue; "
             f"starts at {format_clinic_time(before)} → {format_clinic_time(later)}; "
             "modality video call → in person",
         )

@@ -13,8 +13,13 @@ from tests.consultations.test_self_check_sharing import book_sharing, take_self_
 pytestmark = pytest.mark.django_db
 
 
+AN_HOUR_AHEAD = "an hour from now"  # worked out in the test, on the test's clock
+
+
 def signed(token: str, **changes) -> str:
     """The token's answers with `changes`, signed with the site's own key."""
+    if changes.get("t") == AN_HOUR_AHEAD:
+        changes["t"] = int(time.time()) + 3600
     payload = signing.loads(token, salt=SHARE_SALT) | changes
     return signing.dumps(payload, salt=SHARE_SALT, compress=True)
 
@@ -25,7 +30,7 @@ def signed(token: str, **changes) -> str:
         {"d": "unbearably"},
         {"s": {"adult": "yes", "favourite_colour": "no"}},
         {"s": {"adult": "perhaps"}},
-        {"t": int(time.time()) + 3600},
+        {"t": AN_HOUR_AHEAD},
     ],
     ids=["unknown-difficulty", "unknown-question", "unknown-answer", "taken-in-the-future"],
 )

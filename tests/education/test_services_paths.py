@@ -5,10 +5,12 @@ approved again)."""
 
 import io
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import frontmatter
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -269,3 +271,11 @@ def test_a_failed_review_email_is_logged_and_the_step_kept(
         f"review email for step {step.pk} failed: SMTPException"
     ]
     assert ReviewStep.objects.filter(pk=step.pk).exists()
+
+
+def test_the_hand_off_works_in_the_hour_the_clocks_go_back(editor_user):
+    # 1:30 am on November 7, 2027 happens twice in New York. The page's "seen" time once
+    # went out in clinic time without its offset, could not be read back, and the form
+    # failed without a word: "Send for review" did nothing for that hour.
+    with time_machine.travel(datetime(2027, 11, 7, 5, 30, tzinfo=UTC), tick=False):
+        sent_for_review(editor_user)
