@@ -631,6 +631,20 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+class ViewOnlyAdminMixin:
+    """A record nobody, not even a superuser, adds, changes or deletes in the admin: it is
+    written by the app alone (the audit trail, the reminders sent)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 DONT_EMAIL_LABEL = "Don't email the patient about this change"
 DONT_EMAIL_HELP = (
     "For example, when the patient asked for it by phone. Confirming, declining, cancelling "
@@ -1140,7 +1154,7 @@ class ConsultationRequestAdmin(SharedSelfCheckRequestAdminMixin, admin.ModelAdmi
 
 
 @admin.register(ConsultationReminder)
-class ConsultationReminderAdmin(admin.ModelAdmin):
+class ConsultationReminderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Every reminder claimed, read-only for everyone: what to watch ("Failed", or
     "Sending" for more than a few minutes: a run died before it could send)."""
 
@@ -1166,15 +1180,6 @@ class ConsultationReminderAdmin(admin.ModelAdmin):
     @admin.display(description=f"for the time ({clinic_zone_name()})", ordering="starts_at")
     def consultation_time(self, obj):
         return format_clinic_time(obj.starts_at)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # ------------------------------------------------------------- staff calendar feeds
@@ -1229,7 +1234,7 @@ class StaffCalendarFeedAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only for everyone: needs view_auditevent to list; nobody can add, edit or delete."""
 
     list_display = [
@@ -1245,12 +1250,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ["action", "at"]
     search_fields = ["username", "reference"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
