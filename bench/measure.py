@@ -1,7 +1,9 @@
 """The measuring half of `make bench` (bench/run.sh starts the server, then this).
 
-Runs wrk against each public page for a bounded time, then the booking load, then reads
-each gunicorn worker's resident memory, and prints one table with a line per target.
+Runs wrk against each public page for a bounded time; then against one article through
+the shipped proxy and as a static file from a second nginx (bench/nginx.sh starts both);
+then the booking load; then reads each gunicorn worker's resident memory. Prints the
+tables and a line per target.
 """
 
 import argparse
@@ -24,6 +26,10 @@ PAGE_TARGET = 0.80  # of /ping's throughput
 SEARCH_TARGET = 0.30  # on PostgreSQL
 P99_TARGET_MS = 25
 RSS_TARGET_MB = 100
+PROXY_TARGET = 0.50  # of the static nginx's throughput, the same article's bytes
+# The proxy's X-Cache values for an answer from its kept copy (UPDATING: kept, while one
+# request refreshes it from the app).
+FROM_CACHE = {"HIT", "UPDATING"}
 # What every browser sends; public pages then come from their kept gzip copy.
 ACCEPT_ENCODING = "Accept-Encoding: gzip, deflate, br"
 
@@ -49,12 +55,16 @@ def run_wrk(
     expect: int,
     headers=(),
     unique: bool = False,
+    server: int | None = None,
 ) -> dict:
+    """wrk against one URL. CPU per request is the gunicorn workers' (master), and that of
+    the nginx workers of `server` when given. Every answer's X-Cache is counted."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "2s"]
     command += ["-s", str(LUA), "-H", ACCEPT_ENCODING]
     for header in headers:
         command += ["-H", header]
     cpu_before = workers_cpu_seconds(master)
+    server_cpu_before = workers_cpu_seconds(server) if server else 0.0
     result = subprocess.run(
         [*command, url],
         env={**os.environ, "BENCH_EXPECT": str(expect), "BENCH_UNIQUE": "1" if unique else ""},
@@ -64,15 +74,20 @@ def run_wrk(
         check=True,
     )
     cpu = workers_cpu_seconds(master) - cpu_before
+    server_cpu = workers_cpu_seconds(server) - server_cpu_before if server else 0.0
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("BENCH "))
     data = json.loads(line.removeprefix("BENCH "))
     seconds = data["duration_us"] / 1e6
+    per_request = 1e6 / data["requests"] if data["requests"] else 0.0
     return {
         "rps": data["requests"] / seconds if seconds else 0.0,
-        "cpu_us": cpu / data["requests"] * 1e6 if data["requests"] else 0.0,
+        "cpu_us": cpu * per_request,
+        "server_cpu_us": server_cpu * per_request,
         "p50": data["p50_us"] / 1000,
         "p99": data["p99_us"] / 1000,
         "errors": data["unexpected"] + data["socket"],
+        "requests": data["requests"],
+        "x_cache": data["x_cache"],
     }
 
 
@@ -101,10 +116,14 @@ def worker_pids(master: int) -> list[str]:
 
 
 def workers_cpu_seconds(master: int) -> float:
-    """User plus system CPU time of all gunicorn workers so far."""
+    """User plus system CPU time of all workers of a gunicorn or nginx master so far."""
     ticks = 0
     for pid in worker_pids(master):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:  # gone since listed: nginx's cache loader ends by itself
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
         ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
@@ -133,6 +152,11 @@ def main() -> int:
     parser.add_argument("--master", type=int, required=True)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--proxy", help="the shipped proxy in front of --base")
+    parser.add_argument("--proxy-master", type=int, help="its nginx master's pid")
+    parser.add_argument("--static", help="a static nginx serving the files in --static-root")
+    parser.add_argument("--static-master", type=int, help="its nginx master's pid")
+    parser.add_argument("--static-root", type=Path)
     args = parser.parse_args()
     base = args.base.rstrip("/")
 
@@ -169,6 +193,12 @@ def main() -> int:
         )
         rows.append((name, kind, result))
 
+    proxy_rows = []
+    if args.proxy:
+        proxy_rows = measure_proxy(base, article, args, notes)
+    else:
+        notes.append("no proxy rows: nginx or envsubst is not installed (bench/nginx.sh)")
+
     print("bench: booking load", file=sys.stderr)
     booking = booking_load.run(base)
     booking.result["cpu_us"] = None
@@ -178,16 +208,119 @@ def main() -> int:
     rss = worker_rss_mb(args.master)
     database = "postgresql" if os.environ["DATABASE_URL"].startswith("postgres") else "sqlite"
     print_table(rows, args, database=database)
+    if proxy_rows:
+        print_proxy_table(proxy_rows, rows)
     print()
     print("worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
     for note in notes:
         print(f"note: {note}")
     print()
     print_targets(rows, rss, booking, database=database)
+    print_proxy_targets(proxy_rows, rows)
     # Speed targets are reported, not enforced: on a shared two-core machine they swing
     # with other load. Wrong answers (errors, lost or duplicated bookings) fail the run.
-    wrong = any(result["errors"] for _, _, result in rows)
+    wrong = any(result["errors"] for _, _, result in rows + proxy_rows)
     return 1 if wrong or not booking.ok else 0
+
+
+def save_static_copy(base: str, path: str, root: Path, host: str) -> bytes:
+    """The article as the app answers it for the proxy's host name (its links name the
+    host), saved for the static nginx at the same path: index.html, and beside it the
+    gzip copy the app sends a browser (index.html.gz, for gzip_static). Returns those
+    gzip bytes, which the proxy and the static nginx must both send."""
+    folder = root / path.strip("/")
+    folder.mkdir(parents=True, exist_ok=True)
+    encoding = dict([ACCEPT_ENCODING.split(": ", 1)])
+    _, _, html = get(base, path, {"Host": host})
+    _, headers, compressed = get(base, path, {"Host": host, **encoding})
+    if headers.get("Content-Encoding") != "gzip":
+        raise SystemExit(f"bench: the app sent {path} without gzip; no static copy to compare")
+    (folder / "index.html").write_bytes(html)
+    (folder / "index.html.gz").write_bytes(compressed)
+    return compressed
+
+
+def measure_proxy(base: str, article: str, args, notes: list[str]) -> list:
+    """The article through the proxy, and the same bytes from the static nginx, one right
+    after the other with the same wrk settings."""
+    copy = save_static_copy(base, article, args.static_root, urlsplit(args.proxy).netloc)
+    encoding = dict([ACCEPT_ENCODING.split(": ", 1)])
+    servers = [
+        ("article, static nginx", args.static, args.static_master),
+        ("article via proxy", args.proxy, args.proxy_master),
+    ]
+    rows = []
+    for name, url, server in servers:
+        # The first answer through the proxy is the app's (MISS): the proxy keeps it.
+        warm_up(url, article, (ACCEPT_ENCODING,))
+        _, headers, body = get(url, article, encoding)
+        if body != copy:
+            notes.append(f"{name}: the article's bytes differ from the app's ({len(body)} bytes)")
+        if url == args.proxy and headers.get("X-Cache") != "HIT":
+            notes.append(f"{name}: not kept by the proxy (X-Cache {headers.get('X-Cache')})")
+        print(f"bench: wrk {name} for {args.duration} s", file=sys.stderr)
+        result = run_wrk(
+            url + article,
+            master=args.master,
+            server=server,
+            duration=args.duration,
+            connections=args.connections,
+            expect=200,
+        )
+        rows.append((name, len(copy), result))
+    return rows
+
+
+def from_cache(result: dict) -> int:
+    return sum(count for value, count in result["x_cache"].items() if value in FROM_CACHE)
+
+
+def print_proxy_table(proxy_rows, rows) -> None:
+    article = next(result for name, _, result in rows if name == "article")
+    print()
+    print(
+        f"the article ({proxy_rows[0][1]:,} bytes gzip) from the app alone, from a static "
+        f"nginx, and through the proxy (nginx, its cache); the same wrk settings"
+    )
+    header = (
+        f"{'page':<24} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'vs static':>9} {'nginx CPU us/req':>16} {'app CPU us/req':>14} {'X-Cache HIT':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    (static_name, _, static), (proxy_name, _, proxy) = proxy_rows
+    hits = f"{from_cache(proxy) / proxy['requests']:.2%}" if proxy["requests"] else "-"
+    for name, result, nginx_cpu, kept in [
+        ("article (app alone)", article, "-", "-"),
+        (static_name, static, f"{static['server_cpu_us']:.0f}", "-"),
+        (proxy_name, proxy, f"{proxy['server_cpu_us']:.0f}", hits),
+    ]:
+        print(
+            f"{name:<24} {result['rps']:>7.0f} {result['p50']:>7.1f} {result['p99']:>7.1f} "
+            f"{result['errors']:>6d} {result['rps'] / static['rps']:>9.0%} {nginx_cpu:>16} "
+            f"{result['cpu_us']:>14.0f} {kept:>11}"
+        )
+
+
+def print_proxy_targets(proxy_rows, rows) -> None:
+    """The proxy's line of issue 19, and whether its figure came from its cache."""
+    if not proxy_rows:
+        return
+    (_, _, static), (_, _, proxy) = proxy_rows
+    article = next(result for name, _, result in rows if name == "article")
+    ratio = proxy["rps"] / static["rps"]
+    kept = from_cache(proxy)
+    others = {value: n for value, n in proxy["x_cache"].items() if value not in FROM_CACHE}
+    lines = [
+        (ratio >= PROXY_TARGET, f"proxy article: {ratio:.0%} of static nginx (>= 50%)"),
+        (
+            kept >= 0.99 * proxy["requests"],
+            f"proxy answered from its cache: {kept:,} of {proxy['requests']:,} "
+            f"(>= 99%; others: {others or 'none'})",
+        ),
+        (None, f"article from the app alone: {article['rps'] / static['rps']:.0%} of static nginx"),
+    ]
+    print_target_lines(lines)
 
 
 def print_table(rows, args, *, database: str) -> None:
@@ -250,6 +383,11 @@ def print_targets(rows, rss, booking, *, database: str) -> None:
             "workers under 100 MB: " + ", ".join(f"{mb:.0f} MB" for mb in rss),
         )
     )
+    print_target_lines(lines)
+
+
+def print_target_lines(lines) -> None:
+    """(ok, text) pairs: ok True is met, False not met, None only information."""
     for ok, text in lines:
         mark = {True: "met    ", False: "NOT met", None: "info   "}[ok]
         print(f"target {mark} {text}")

@@ -1,8 +1,8 @@
 # Sourced by bench/run.sh and bench/lighthouse.sh: production settings on 127.0.0.1 only,
 # a throwaway database (DATABASE_URL as given if set, else bench.sqlite3, never the
 # developer's db.sqlite3), static files collected, sample content and slots loaded, then
-# gunicorn started as production runs it. Sets PORT, GUNICORN_PID and WORK; stops
-# gunicorn on exit.
+# gunicorn started as production runs it. Sets PORT, GUNICORN_PID and WORK, and defines
+# free_port; stops gunicorn on exit (stop).
 BENCH_DB=bench
 source bench/production_env.sh
 GUNICORN=.venv/bin/gunicorn
@@ -21,7 +21,10 @@ for command in load_sample_content load_sample_slots; do
   $PY manage.py "$command" >"$WORK/$command.log"
 done
 
-PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+  $PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
 export PORT GUNICORN_WORKERS=2
 # Command-line options win over the config file: loopback only, two workers.
 $GUNICORN --config "$GUNICORN_CONF" --bind "127.0.0.1:$PORT" --workers 2 clinic.wsgi:application \
