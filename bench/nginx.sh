@@ -39,11 +39,15 @@ stop_nginx() {
 }
 trap stop_nginx EXIT
 
-for port_pid in "$PROXY_PORT:$PROXY_PID:proxy" "$STATIC_PORT:$STATIC_PID:static"; do
-  IFS=: read -r port pid name <<<"$port_pid"
+# Until it answers (any status); its log if it stopped instead.
+wait_for_nginx() {  # port pid log
   for _ in $(seq 50); do
-    curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log" >&2; exit 1; }
+    curl -sS -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
     sleep 0.1
   done
-done
+  echo "bench: nginx did not answer on port $1" >&2
+  exit 1
+}
+wait_for_nginx "$PROXY_PORT" "$PROXY_PID" "$WORK/proxy.log"
+wait_for_nginx "$STATIC_PORT" "$STATIC_PID" "$WORK/static.log"
