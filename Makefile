@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=clinic.example \
 	DJANGO_SECRET_KEY=$(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench bench-scale lighthouse css
+.PHONY: run test install install-dev lint check pytest browser lock lock-check test-clock clean bench bench-scale lighthouse css restore-check
 
 # The venv's bundled pip (23.x on Debian and pyenv) mis-resolves extras under
 # --require-hashes, so it installs only uv, pinned and hash-checked, with --no-deps; uv
@@ -87,6 +87,13 @@ test-clock: install-dev
 ## make browser: only the real-browser tests (headless Chromium, see tests/browser)
 browser: install-dev
 	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
+## make restore-check: restore the newest dump in BACKUP_DIR (default ./backups; or DUMP=file)
+## into a new scratch database beside DATABASE_URL's and compare every table's row count
+## with it; the private key in BACKUP_GPG_PRIVATE_KEY_FILE for an encrypted dump (README,
+## "Backups and restore")
+restore-check:
+	sh docker/backup/backup.sh restore-check $(DUMP)
 
 ## make bench: serve under gunicorn as production does (127.0.0.1) and measure; see README
 bench: install

@@ -45,6 +45,10 @@ def test_dockerignore_leaves_out_local_databases():
         "bench.sqlite3-shm",
         ".pytest-db.sqlite3",
         ".pytest-db.sqlite3-wal",
+        "backups",
+        "clinic-20260101T023000Z.dump",
+        "clinic-20260101T023000Z.dump.gpg",
+        "backup-key",
     ]:
         assert any(fnmatch(name, pattern) for pattern in patterns), name
 
@@ -133,6 +137,29 @@ def test_the_long_running_services_restart_and_finish_their_work(services):
     assert grace > 2 * settings.EMAIL_TIMEOUT
     assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
     assert services["scheduler"]["command"] == ["python", "manage.py", "run_scheduled_jobs"]
+
+
+def test_the_backup_service_runs_the_databases_own_pg_dump_and_keeps_its_dumps(compose, services):
+    backup = services["backup"]
+    assert backup["image"] == services["db"]["image"]  # pg_dump of the server's major version
+    assert backup["restart"] == "unless-stopped"
+    assert backup["entrypoint"] == ["sh", "/opt/backup/backup.sh"]
+    assert backup["command"] == ["daily"]
+    assert "./docker/backup:/opt/backup:ro" in backup["volumes"]
+    assert "${CLINIC_BACKUP_DIR:-backups}:/backups" in backup["volumes"]
+    assert "backups" in compose["volumes"]
+    assert backup["environment"]["BACKUP_DIR"] == "/backups"
+    assert backup["environment"]["PGHOST"] == "db"
+    assert backup["healthcheck"]["test"] == ["CMD", "sh", "/opt/backup/backup.sh", "check"]
+    assert backup["depends_on"] == {"db": {"condition": "service_healthy"}}
+    example = (BASE / ".env.example").read_text()
+    for name in [
+        "BACKUP_TIME",
+        "BACKUP_KEEP_DAYS",
+        "CLINIC_BACKUP_DIR",
+        "BACKUP_GPG_PUBLIC_KEY_FILE",
+    ]:
+        assert f"# {name}=" in example, name
 
 
 def test_hsts_is_staged_by_default_and_both_settings_are_documented():
