@@ -151,7 +151,10 @@ def test_the_backup_service_runs_the_databases_own_pg_dump_and_keeps_its_dumps(c
     assert backup["environment"]["BACKUP_DIR"] == "/backups"
     assert backup["environment"]["PGHOST"] == "db"
     assert backup["healthcheck"]["test"] == ["CMD", "sh", "/opt/backup/backup.sh", "check"]
-    assert backup["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert backup["depends_on"] == {
+        "db": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
     example = (BASE / ".env.example").read_text()
     for name in [
         "BACKUP_TIME",
