@@ -288,7 +288,8 @@ restore_check() {
     source_db=$(source_name) || exit 1
     SCRATCH_DB="restore_check_$(date -u +%Y%m%d%H%M%S)_$$"
     log "restoring $label into the scratch database $SCRATCH_DB"
-    psql_on "" -c "CREATE DATABASE \"$SCRATCH_DB\"" >/dev/null || {
+    # From template0, as pg_restore wants: nothing added to template1 can clash with the dump.
+    psql_on "" -c "CREATE DATABASE \"$SCRATCH_DB\" TEMPLATE template0" >/dev/null || {
         SCRATCH_DB=""
         fail "cannot create the scratch database"
     }
@@ -320,7 +321,7 @@ restore_check() {
     LC_ALL=C sort -t '|' -k 1,1 "$WORK/source.raw" >"$WORK/source"
     LC_ALL=C sort -t '|' -k 1,1 "$WORK/restored.raw" >"$WORK/restored"
     LC_ALL=C join -t '|' -a 1 -a 2 -e missing -o 0,1.2,2.2 "$WORK/source" "$WORK/restored" >"$WORK/both"
-    printf '%-50s %12s %12s\n' "table" "$source_db" "restored"
+    printf '%-50s %12s %12s\n' "table (source: $source_db)" "source" "restored"
     awk -F '|' '
         { flag = ($2 == $3) ? "" : "  DIFFERS"; if (flag != "") bad++
           printf "%-50s %12s %12s%s\n", $1, $2, $3, flag }
