@@ -124,7 +124,10 @@ def test_consultations_today_on_the_index_matches_the_list_it_links_to(
     assert [r.reference for r in listed.context["cl"].result_list] == [going_ahead.reference]
 
 
-def test_request_list_columns_and_date_filters(client, coordinator):
+def test_request_list_columns_and_date_filters(client, coordinator, time_machine):
+    # A morning, so "five minutes from now" is today (it was not at 11:55 pm).
+    eastern = timezone.get_current_timezone()
+    time_machine.move_to(datetime(2026, 3, 4, 9, 0, tzinfo=eastern), tick=False)
     today = ConsultationRequestFactory(
         slot__starts_at=timezone.now() + timedelta(minutes=5), assigned_to=coordinator
     )
