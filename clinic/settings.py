@@ -108,6 +108,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+else:
+    # A database host that is gone (stopped container, failed-over address) answers no
+    # connection attempt at all, and libpq waits for ever by default: a page would hang
+    # until gunicorn killed its worker, instead of being served from its kept copy
+    # (stale-if-error). A timeout named in DATABASE_URL (?connect_timeout=) wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=3)
+    )
 # Persistent connections on both: opening one per request costs more than a cached page.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -222,6 +222,30 @@ def test_production_refuses_to_start_without_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://clinic@db:5432/clinic", 3),
+        ("postgres://clinic@db:5432/clinic?connect_timeout=10", 10),
+    ],
+)
+def test_postgresql_connections_give_up_on_a_database_host_that_is_gone(url, expected):
+    """Found booting the compose shape: with the db container stopped, pages hung for ever
+    on connect instead of being served from their kept copies (README, "While the
+    database is down")."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "clinic.settings", "DJANGO_DEBUG": "1", "DATABASE_URL": url}
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"'connect_timeout': {expected}" in result.stdout
+
+
 def test_footer_leads_to_feed_sitemap_glossary_and_search(client):
     from tests.factories import ArticleFactory
 
