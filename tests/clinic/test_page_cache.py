@@ -108,6 +108,26 @@ def test_browsers_that_accept_gzip_get_the_same_page_compressed(client, article)
     assert len(compressed) == len(public_urls(article)) - 1  # all but robots.txt
 
 
+@pytest.mark.parametrize(
+    "heads",
+    [
+        ["<style>a{}</style>", "<style>a{}</style>", "<style>b{}</style>", "<style>a{}</style>"],
+        ["<p>no style</p>", "<style>a{}</style>", "<p>no style</p>"],
+    ],
+    ids=["heads that change", "pages without a stylesheet"],
+)
+def test_every_page_compresses_to_itself_whatever_its_head(rf, heads):
+    # The compressor's state after a page's head is reused for the pages that share it.
+    @page_cache.public_page
+    def page(request):
+        return HttpResponse(f"{heads[int(request.GET['n'])]}<main>{request.GET['n'] * 300}</main>")
+
+    for n, head in enumerate(heads):
+        response = page(rf.get("/", {"n": n}, HTTP_ACCEPT_ENCODING="gzip"))
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content).decode() == f"{head}<main>{str(n) * 300}</main>"
+
+
 def test_head_requests_get_the_same_headers_without_a_body(client, article):
     # Link checkers, uptime monitors and proxies ask with HEAD.
     for url in public_urls(article):
