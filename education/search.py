@@ -2,12 +2,13 @@
 
 PostgreSQL matches and ranks with the weighted vector stored on each article (title A,
 summary B, body and FAQs C; `Article.search_vector`, GIN-indexed, written by
-`services.article_render`) and marks matches with `ts_headline` over the summary and a
-window of the text, in one hand-written statement (`POSTGRES_SQL`, read into whole
-`Article` objects with `raw()`; the unread fields load when used). Other databases
-(SQLite in development) match every word with `icontains`, rank title hits first, and
-build the snippet in Python. Either way the snippet is escaped first and only our own
-`<mark>` tags are added.
+`services.article_render`), in one hand-written statement (`POSTGRES_SQL`, read into
+whole `Article` objects with `raw()`; the unread fields load when used); a second, small
+one says which words of the results' text have the query's stems, and those are marked.
+Other databases (SQLite in development) match every word with `icontains`, rank title
+hits first, and mark the words that start with the query's simple stems. Either way the
+snippet is a passage of the summary and text around the first match (`_snippet`),
+escaped first, with only our own `<mark>` tags added.
 """
 
 import html
@@ -25,11 +26,6 @@ from education.models import Article, GlossaryTerm, ReadingPath, Topic
 MAX_RESULTS = 20
 MAX_QUERY_LENGTH = 100
 SNIPPET_CHARS = 220
-# The snippet's window of search text: this many characters, starting this many before
-# the first appearance of the first HEADLINE_PREFIX letters of a stemmed query word.
-HEADLINE_CHARS = 1500
-HEADLINE_LEAD = 300
-HEADLINE_PREFIX = 4
 CONFIG = "english"
 # Sentinels that cannot appear in article text, swapped for <mark> after escaping.
 START, STOP = "\x02", "\x03"
@@ -90,31 +86,16 @@ def weighted_vector() -> SearchVector:
     )
 
 
-# One statement, written out: the ORM's SearchQuery(search_type="websearch"), SearchRank
-# and SearchHeadline give the same results, but building them (with the window subquery)
-# costs more Python than the database takes to answer: under `make bench` on PostgreSQL
-# the uncached search used 16,064 us of worker CPU per request against 10,189 us for this
-# statement (28 against 79 requests/s), far outside 10%.
-# `q` is the parsed query, computed once. The headline text is the summary and a window of
-# the search text starting HEADLINE_LEAD characters before the earliest appearance of the
-# first HEADLINE_PREFIX letters of any stemmed query word ("grow" for "grows"; stop words
-# are dropped), or at the start when none appears: `ts_headline` parses everything it is
-# given, so never whole articles. It then marks every real match inside that window, and
-# runs only for the rows the LIMIT keeps. The tables are named by their models.
+# One statement, written out: the ORM's SearchQuery(search_type="websearch") and SearchRank
+# give the same results, but building them costs more Python than the database takes to
+# answer (under `make bench` on PostgreSQL the ORM's uncached search used 16,064 us of
+# worker CPU per request against 10,189 us for a statement). The tables are named by
+# their models. Each row also carries the query's lexemes (its stemmed words, stop words
+# dropped), for the snippet.
 POSTGRES_SQL = f"""
 SELECT article.id, article.title, article.slug, article.reading_time_minutes,
-  topic.name AS topic_name,
-  ts_headline(
-    %(config)s::regconfig,
-    article.summary || E'\\n' || substr(
-      article.search_text,
-      greatest(coalesce(
-        (SELECT min(nullif(strpos(lower(article.search_text), left(lexeme, %(prefix)s)), 0))
-         FROM unnest(tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))) AS lexeme),
-        1) - %(lead)s, 1),
-      %(chars)s),
-    q,
-    %(options)s) AS headline
+  article.summary, article.search_text, topic.name AS topic_name,
+  tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s)) AS lexemes
 FROM {connection.ops.quote_name(Article._meta.db_table)} AS article
 JOIN {connection.ops.quote_name(Topic._meta.db_table)} AS topic ON topic.id = article.topic_id
 CROSS JOIN websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS q
@@ -123,30 +104,96 @@ WHERE article.status = %(published)s AND article.publish_at <= %(now)s
 ORDER BY ts_rank(article.search_vector, q) DESC, article.title
 LIMIT %(limit)s
 """
-HEADLINE_OPTIONS = (
-    f"StartSel={START}, StopSel={STOP}, MaxWords=40, MinWords=20, MaxFragments=2, "
-    'FragmentDelimiter=" … "'
-)
+# Each word's lexemes, by the same English stemming that matched the articles: for the
+# words the snippets might mark, the first time this process meets each.
+WORD_LEXEMES_SQL = """
+SELECT word, tsvector_to_array(to_tsvector(%(config)s::regconfig, word))
+FROM unnest(%(words)s::text[]) AS word
+"""
+# A stem keeps the start of its word but may change its last letter ("therapi" for
+# "therapy", "dose" for "dosing"): a word may match a lexeme when it starts with all but
+# that letter (at most this many letters).
+CANDIDATE_PREFIX = 4
+_WORD_AT = re.compile(r"\w+")
 
 
 def _postgres_search(query: str) -> list[SearchResult]:
     params = {
         "config": CONFIG,
         "query": query,
-        "prefix": HEADLINE_PREFIX,
-        "lead": HEADLINE_LEAD,
-        "chars": HEADLINE_CHARS,
-        "options": HEADLINE_OPTIONS,
         "published": Article.Status.PUBLISHED.value,
         "now": timezone.now(),
         "limit": MAX_RESULTS,
     }
-    return [
-        SearchResult(
-            article=article, snippet=_marked(article.headline), topic_name=article.topic_name
+    articles = list(Article.objects.raw(POSTGRES_SQL, params))
+    if not articles:
+        return []
+    # The snippets are made here, not with ts_headline, which parses every word it is
+    # given: that was most of the database's time for a search. Every word that starts as
+    # a lexeme does is a candidate; it is marked if the database stems it to one.
+    lexemes = articles[0].lexemes
+    prefixes = {lexeme[: max(1, min(CANDIDATE_PREFIX, len(lexeme) - 1))] for lexeme in lexemes}
+    texts = [f"{article.summary}\n{article.search_text}" for article in articles]
+    candidates = [_words_starting(text.lower(), prefixes) for text in texts]
+    words = _lexemes_of({word for found in candidates for word, _ in found})
+    matching = {word for word, stems in words.items() if not stems.isdisjoint(lexemes)}
+    marks = _whole_words(matching)
+    results = []
+    for article, text, found in zip(articles, texts, candidates, strict=True):
+        first = next((at for word, at in found if word in matching), None)
+        snippet = _snippet(text, first, marks)
+        results.append(
+            SearchResult(article=article, snippet=snippet, topic_name=article.topic_name)
         )
-        for article in Article.objects.raw(POSTGRES_SQL, params)
-    ]
+    return results
+
+
+# word -> its lexemes, in this process. A word's stems never change, and the words come
+# from the articles (never from a query), so what it holds is bounded by their
+# vocabulary; cleared if it ever grows past WORD_LEXEMES_KEPT words all the same.
+_word_lexemes: dict[str, frozenset[str]] = {}
+WORD_LEXEMES_KEPT = 50_000
+
+
+def _lexemes_of(words: set[str]) -> dict[str, frozenset[str]]:
+    """Each word's lexemes, asking the database only about the words this process has not
+    asked about before: after the first searches, a search is one statement, since each
+    statement costs the worker about as much CPU as making all the snippets."""
+    known = {word: stems for word in words if (stems := _word_lexemes.get(word)) is not None}
+    unknown = sorted(words.difference(known))
+    if unknown:
+        if len(_word_lexemes) + len(unknown) > WORD_LEXEMES_KEPT:
+            _word_lexemes.clear()
+        with connection.cursor() as cursor:
+            cursor.execute(WORD_LEXEMES_SQL, {"words": unknown, "config": CONFIG})
+            learnt = {word: frozenset(stems) for word, stems in cursor.fetchall()}
+        _word_lexemes.update(learnt)
+        known.update(learnt)
+    return known
+
+
+def _words_starting(lowered: str, prefixes: set[str]) -> list[tuple[str, int]]:
+    """Each word of `lowered` that starts with one of `prefixes`, with where it starts, in
+    order (found with str.find: a regular expression over every result's whole text costs
+    more than the rest of the search). `lowered` is the text lowercased; in the rare
+    letter whose lowercase is longer, positions after it are a little off, which only
+    moves the snippet by as much."""
+    found = []
+    for prefix in prefixes:
+        at = lowered.find(prefix)
+        while at != -1:
+            word = _WORD_AT.match(lowered, at)
+            if word and (at == 0 or not lowered[at - 1].isalnum()):
+                found.append((word.group(0), at))
+            at = lowered.find(prefix, at + 1)
+    return sorted(found, key=lambda item: item[1])
+
+
+def _whole_words(words: set[str]) -> re.Pattern | None:
+    if not words:
+        return None
+    alternatives = "|".join(re.escape(word) for word in sorted(words))
+    return re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
 
 
 # Simple word forms for the portable fallback, which matches parts of words: "sessions",
@@ -198,23 +245,23 @@ def _portable_search(query: str) -> list[SearchResult]:
         .annotate(rank=rank)
         .order_by("-rank", "title")[:MAX_RESULTS]
     )
-    return [
-        SearchResult(
-            article=a,
-            snippet=_portable_snippet(f"{a.summary}\n{a.search_text}", words),
-            topic_name=a.topic.name,
-        )
-        for a in articles
-    ]
-
-
-def _portable_snippet(text: str, words: list[str]) -> SafeString:
     # Each stem marks the whole word it starts ("effect" marks "effects").
-    pattern = re.compile(
+    marks = re.compile(
         r"\b(?:" + "|".join(re.escape(word) for word in words) + r")\w*", re.IGNORECASE
     )
-    first = pattern.search(text)
-    start = 0 if first is None else max(0, first.start() - SNIPPET_CHARS // 3)
+    results = []
+    for a in articles:
+        text = f"{a.summary}\n{a.search_text}"
+        first = marks.search(text)
+        snippet = _snippet(text, first and first.start(), marks)
+        results.append(SearchResult(article=a, snippet=snippet, topic_name=a.topic.name))
+    return results
+
+
+def _snippet(text: str, first: int | None, marks: re.Pattern | None) -> SafeString:
+    """About SNIPPET_CHARS of `text` from a little before `first` (the first match, or
+    the start), every `marks` match in it marked."""
+    start = 0 if first is None else max(0, first - SNIPPET_CHARS // 3)
     # Start and end on word boundaries so the snippet does not begin mid-word.
     if start:
         start = text.find(" ", start) + 1
@@ -224,10 +271,11 @@ def _portable_snippet(text: str, words: list[str]) -> SafeString:
     elif (cut := text.rfind(" ", start, end)) > start:
         end = cut
     window = " ".join(text[start:end].split())
-    marked = pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", window)
+    if marks is not None:
+        window = marks.sub(lambda m: f"{START}{m.group(0)}{STOP}", window)
     prefix = "… " if start else ""
     suffix = " …" if end < len(text) else ""
-    return _marked(f"{prefix}{marked}{suffix}")
+    return _marked(f"{prefix}{window}{suffix}")
 
 
 def no_results_help(*, query: str) -> NoResultsHelp:

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from education.models import Article, ReadingPath, ReadingPathStep
-from education.search import HEADLINE_CHARS, article_search
+from education.search import SNIPPET_CHARS, article_search
 from education.services import article_publish, article_render
 from tests.education.admin_forms import article_change_data
 from tests.factories import ArticleFactory, ContributorFactory, FAQFactory, GlossaryTermFactory
@@ -166,12 +166,44 @@ def test_migration_fills_vectors_of_existing_articles(articles):
 
 @on_postgres
 def test_snippet_marks_a_match_deep_in_a_long_article():
-    filler = "Filler words go here. " * (HEADLINE_CHARS // 10)
+    filler = "Filler words go here. " * 300
     ArticleFactory(title="Long one", body=f"{filler}Plants grow in the sun. {filler}")
     snippet = article_search(query="growing")[0].snippet
     assert "<mark>grow</mark>" in snippet
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert len(snippet) < SNIPPET_CHARS + 40
     # A query made only of stop words or symbols finds nothing, without an error.
     assert article_search(query="the") == [] and article_search(query="<>") == []
+
+
+@on_postgres
+def test_postgres_snippet_marks_every_form_of_the_words_and_only_those():
+    ArticleFactory(
+        title="Dosing",
+        summary="How we set doses.",
+        body="A dosage chart. The dose is set for you; dosing changes with weight. "
+        "A dossier is kept. Therapy and therapies.",
+    )
+    (result,) = article_search(query="dose therapy")
+    assert result.snippet == (
+        "How we set <mark>doses</mark>. A dosage chart. The <mark>dose</mark> is set for you; "
+        "<mark>dosing</mark> changes with weight. A dossier is kept. <mark>Therapy</mark> "
+        "and <mark>therapies</mark>."
+    )
+
+
+@on_postgres
+def test_postgres_snippet_starts_at_the_first_real_match():
+    # Words that only begin like the query's ("grown" is not "grow" to the stemmer, which
+    # keeps it) do not move the snippet; a title-only match shows the summary's start.
+    filler = "Filler words go here. " * 30
+    ArticleFactory(title="Growth", summary="Grown-ups.", body=f"{filler}Cells grow. {filler}")
+    (result,) = article_search(query="grows")
+    assert result.snippet.startswith("… ") and "Cells <mark>grow</mark>." in result.snippet
+    assert "Grown" not in result.snippet
+    ArticleFactory(title="Ketamine and growth", summary="A short summary.", body="Plain text.")
+    (result,) = article_search(query="ketamine")
+    assert result.snippet == "A short summary. Plain text."
 
 
 def test_an_approved_edit_changes_what_search_finds(admin_client, admin_user, client):
