@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.db import OperationalError, connection
 from django.test import override_settings
-from django.urls import include, path, reverse
+from django.urls import include, path, reverse, set_script_prefix
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -39,6 +39,24 @@ def test_home_has_frame_crisis_notice_and_disclaimer(client):
     assert "call or text 988" in html and "911" in html and "not for emergencies" in html
     assert "education, not medical advice" in html
     assert "<title>Ketamine treatment for depression, explained – " in html
+
+
+def test_the_frame_links_follow_the_address_the_site_is_mounted_at(client):
+    # The frame's addresses are looked up once per process, so also once per mount point.
+    html = client.get(reverse("education:glossary")).content.decode()
+    assert 'href="/articles/"' in html and 'action="/search/"' in html
+    url = reverse("education:article_list")
+    set_script_prefix("/clinic/")  # as gunicorn's SCRIPT_NAME sets it for a request
+    try:
+        response = client.get(url)
+    finally:
+        set_script_prefix("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'href="/clinic/articles/"' in html and 'action="/clinic/search/"' in html
+    assert 'href="/articles/"' not in html and 'href="/clinic/feed/"' in html
+    html = client.get(reverse("home")).content.decode()
+    assert 'href="/articles/"' in html
 
 
 def test_clinic_details_edited_in_admin_show_on_next_page(admin_client, client):
