@@ -2,9 +2,9 @@
 
 PostgreSQL matches and ranks with the weighted vector stored on each article (title A,
 summary B, body and FAQs C; `Article.search_vector`, GIN-indexed, written by
-`services.article_render`), in one hand-written statement (`POSTGRES_SQL`, read into
-whole `Article` objects with `raw()`; the unread fields load when used); a second, small
-one says which words of the results' text have the query's stems, and those are marked.
+`services.article_render`), in one hand-written statement (`POSTGRES_SQL`, its rows made
+into whole `Article` objects; the unread fields load when used). The words of the
+results' text that the database stems as it stems the query are marked.
 Other databases (SQLite in development) match every word with `icontains`, rank title
 hits first, and mark the words that start with the query's simple stems. Either way the
 snippet is a passage of the summary and text around the first match (`_snippet`),
@@ -86,16 +86,23 @@ def weighted_vector() -> SearchVector:
     )
 
 
-# One statement, written out: the ORM's SearchQuery(search_type="websearch") and SearchRank
-# give the same results, but building them costs more Python than the database takes to
-# answer (under `make bench` on PostgreSQL the ORM's uncached search used 16,064 us of
-# worker CPU per request against 10,189 us for a statement). The tables are named by
-# their models. Each row also carries the query's lexemes (its stemmed words, stop words
-# dropped), for the snippet.
+# What each result reads of its article, in the model's field order (as Model.from_db
+# takes them); the other fields load if used.
+_ARTICLE_FIELDS = [
+    field.attname
+    for field in Article._meta.concrete_fields
+    if field.attname in {"id", "title", "slug", "summary", "search_text", "reading_time_minutes"}
+]
+# One statement, written out, its rows made into Articles by hand: the ORM's
+# SearchQuery(search_type="websearch") and SearchRank give the same results, and raw()
+# the same objects, but building them costs more Python than the database takes to answer
+# (under `make bench` on PostgreSQL the ORM's uncached search used 16,064 us of worker CPU
+# per request against 10,189 us for a statement; raw() cost 100 us more than this for two
+# results). The tables are named by their models. Each row also carries the query's
+# lexemes (its stemmed words, stop words dropped), for the snippets.
 POSTGRES_SQL = f"""
-SELECT article.id, article.title, article.slug, article.reading_time_minutes,
-  article.summary, article.search_text, topic.name AS topic_name,
-  tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s)) AS lexemes
+SELECT {", ".join(f"article.{connection.ops.quote_name(name)}" for name in _ARTICLE_FIELDS)},
+  topic.name, tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))
 FROM {connection.ops.quote_name(Article._meta.db_table)} AS article
 JOIN {connection.ops.quote_name(Topic._meta.db_table)} AS topic ON topic.id = article.topic_id
 CROSS JOIN websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS q
@@ -125,13 +132,18 @@ def _postgres_search(query: str) -> list[SearchResult]:
         "now": timezone.now(),
         "limit": MAX_RESULTS,
     }
-    articles = list(Article.objects.raw(POSTGRES_SQL, params))
-    if not articles:
+    with connection.cursor() as cursor:
+        cursor.execute(POSTGRES_SQL, params)
+        rows = cursor.fetchall()
+    if not rows:
         return []
+    count = len(_ARTICLE_FIELDS)
+    articles = [Article.from_db(connection.alias, _ARTICLE_FIELDS, row[:count]) for row in rows]
+    topic_names = [row[count] for row in rows]
     # The snippets are made here, not with ts_headline, which parses every word it is
     # given: that was most of the database's time for a search. Every word that starts as
     # a lexeme does is a candidate; it is marked if the database stems it to one.
-    lexemes = articles[0].lexemes
+    lexemes = rows[0][count + 1]
     prefixes = {lexeme[: max(1, min(CANDIDATE_PREFIX, len(lexeme) - 1))] for lexeme in lexemes}
     texts = [f"{article.summary}\n{article.search_text}" for article in articles]
     candidates = [_words_starting(text.lower(), prefixes) for text in texts]
@@ -139,12 +151,12 @@ def _postgres_search(query: str) -> list[SearchResult]:
     matching = {word for word, stems in words.items() if not stems.isdisjoint(lexemes)}
     marks = _whole_words(matching)
     results = []
-    for article, text, found in zip(articles, texts, candidates, strict=True):
+    for article, topic_name, text, found in zip(
+        articles, topic_names, texts, candidates, strict=True
+    ):
         first = next((at for word, at in found if word in matching), None)
         snippet = _snippet(text, first, marks)
-        results.append(
-            SearchResult(article=article, snippet=snippet, topic_name=article.topic_name)
-        )
+        results.append(SearchResult(article=article, snippet=snippet, topic_name=topic_name))
     return results
 
 
