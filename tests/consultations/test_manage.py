@@ -1,5 +1,6 @@
 """The patient's signed manage link: cancel, move, the cut-off, bad and expired links."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -109,8 +110,10 @@ def test_cancellation_email_is_short_neutral_and_private(
     assert request.reference in patient.body
     assert format_clinic_time(request.slot.starts_at) in patient.body
     assert "/book/" in patient.body  # how to book again
+    # The links' random tokens left out: one once held "fit" (CI, December 2026).
+    text = re.sub(r"https?://\S+", "", patient.body) + patient.subject
     for private in (request.full_name, request.email, "202", "0143", request.note, "fit"):
-        assert private not in patient.body + patient.subject
+        assert private not in text
     assert "ketamine" not in (patient.subject + patient.body).lower()
 
 
