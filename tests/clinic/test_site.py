@@ -61,13 +61,22 @@ def test_the_frame_links_follow_the_address_the_site_is_mounted_at(client):
 
 def test_clinic_details_edited_in_admin_show_on_next_page(admin_client, client):
     client.get(reverse("home"))  # warms the cache
+    glossary = client.get(reverse("education:glossary")).content.decode()
+    assert "(555) 010-0199" in glossary.split("<footer")[1]
     url = reverse("admin:clinic_clinicdetails_change", args=[1])
     form = admin_client.get(url).context["adminform"].form
+    notice = "Call or text 988, or call 911, at any hour."
     data = {**form.initial, "phone": "(555) 010-4242", "name": "Harbor Clinic"}
-    response = admin_client.post(url, data)
+    response = admin_client.post(url, data | {"crisis_notice": notice})
     assert response.status_code == 302
     html = client.get(reverse("home")).content.decode()
     assert "(555) 010-4242" in html and "Harbor Clinic" in html
+    # The footer and the crisis notice, the same on every page, change everywhere.
+    glossary = client.get(reverse("education:glossary")).content.decode()
+    footer = glossary.split("<footer")[1]
+    assert "(555) 010-4242" in footer and "(555) 010-0199" not in footer
+    assert "tel:+15550104242" in footer and "Contact Harbor Clinic" in footer
+    assert f"<strong>In crisis?</strong> {notice}" in glossary
 
 
 def test_clinic_details_cannot_be_deleted_or_duplicated(admin_client):
