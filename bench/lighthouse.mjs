@@ -70,7 +70,8 @@ async function fillBooking(page) {
 
 async function submit(page) {
   await clearCache(page); // measured as a first visit, like the other pages
-  await page.click("main form [type=submit]");
+  // The booking form's own visible button (the state step above it is a form too).
+  await page.click("form.booking-form input[type=submit][name=submit]");
 }
 
 function row(name, lhr, foreign) {
@@ -160,17 +161,40 @@ PAGES.splice(3, 0, ...articles);
 
 const rows = [];
 fs.mkdirSync(out, { recursive: true });
-async function measure(name, step) {
+// Each page is measured LIGHTHOUSE_RUNS times (default 3) and the median run reported, as
+// Lighthouse's own guidance on variance advises: on a two-core machine a single run's TBT
+// swings between 0 and 300 ms for the same page.
+const RUNS = Number(process.env.LIGHTHOUSE_RUNS || 3);
+function medianRun(lhrs) {
+  const key = (lhr) => [
+    -(lhr.categories.performance?.score ?? 0),
+    lhr.audits["total-blocking-time"]?.numericValue ?? Infinity,
+  ];
+  const sorted = [...lhrs].sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    return x[0] - y[0] || x[1] - y[1];
+  });
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+async function measure(name, step, runs = RUNS) {
   if (!only.test(name)) return;
-  foreign.clear();
-  const flow = await startFlow(page, { name, config: { extends: "lighthouse:default" } });
-  await step(flow);
-  const result = await flow.createFlowResult();
-  const lhr = result.steps[0].lhr;
+  const lhrs = [];
+  const seen = new Set();
+  for (let run = 0; run < runs; run++) {
+    foreign.clear();
+    const flow = await startFlow(page, { name, config: { extends: "lighthouse:default" } });
+    await step(flow);
+    const result = await flow.createFlowResult();
+    lhrs.push(result.steps[0].lhr);
+    for (const url of foreign) seen.add(url);
+  }
+  const lhr = medianRun(lhrs);
   const file = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
   fs.writeFileSync(path.join(out, `${file}.json`), JSON.stringify(lhr));
-  rows.push(row(name, lhr, [...foreign]));
-  console.error(`lighthouse: ${name} done`);
+  rows.push(row(name, lhr, [...seen]));
+  const tbts = lhrs.map((r) => Math.round(r.audits["total-blocking-time"]?.numericValue ?? NaN));
+  console.error(`lighthouse: ${name} done (TBT of ${runs} run(s): ${tbts.join(", ")} ms)`);
 }
 
 for (const [name, pagePath] of PAGES) {
@@ -184,11 +208,12 @@ await measure("booking, with errors", async (flow) => {
   await fillBooking(page);
   await page.$eval("#id_full_name", (input) => { input.value = ""; });
   await flow.navigate(() => submit(page), keepSession);
-});
+}, 1);
+// Once each: a booking sent changes what the booking page offers next.
 await measure("confirmation", async (flow) => {
   await fillBooking(page);
   await flow.navigate(() => submit(page), keepSession);
-});
+}, 1);
 await browser.close();
 
 const summary = table(rows);
