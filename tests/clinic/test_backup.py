@@ -21,7 +21,7 @@ DUMP_NAME = re.compile(r"(?P<db>.+)-\d{8}T\d{6}Z\.dump(\.gpg)?")
 DAY = 86400
 
 pytestmark = pytest.mark.skipif(
-    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    connection.vendor != "postgresql",
     reason="backs up PostgreSQL only",
 )
 # The script connects on its own: it sees only committed rows.

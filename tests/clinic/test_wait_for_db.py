@@ -58,7 +58,7 @@ def test_fails_with_a_clear_message_after_the_timeout():
 def test_times_out_against_an_unreachable_postgresql_server():
     """A real connection attempt, to a port where nothing listens."""
     settings_dict = connections["default"].settings_dict
-    if settings_dict["ENGINE"] != "django.db.backends.postgresql":
+    if connections["default"].vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite always opens")
     unreachable = ConnectionHandler(
         {"default": {**settings_dict, "HOST": "127.0.0.1", "PORT": "1", "NAME": "unreachable"}}

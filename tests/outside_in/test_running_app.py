@@ -12,6 +12,7 @@ import re
 import threading
 import time
 
+import psycopg
 import pytest
 
 from tests.consultations.conftest import VALID_ANSWERS
@@ -231,6 +232,31 @@ def test_every_anonymous_url_survives_nul_and_100_kb_values(running_app):
             assert visitor.post(path, body).status < 500, path
     for prefix in ("/articles/", "/topics/", "/book/manage/"):
         assert visitor.get(prefix + "%00/").status == 404
+
+
+def test_pages_outlive_the_database_ending_every_connection(running_app):
+    """A database restart, a failover or pg_terminate_backend ends the connections each
+    worker keeps between requests. The next requests notice before their first query and
+    open new ones: nobody meets the outage page or a kept copy."""
+    url = running_app.env["DATABASE_URL"]
+    if not url.startswith("postgres"):
+        pytest.skip("PostgreSQL ends connections; SQLite has none to end")
+    browser = running_app.browser()
+    for _ in range(8):  # both workers hold a connection (the booking page is never kept)
+        assert browser.get("/book/").status == 200
+    others = """
+        SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+        AND pid <> pg_backend_pid() AND backend_type = 'client backend'"""
+    with psycopg.connect(url, autocommit=True) as database:
+        ended = [pid for (pid,) in database.execute(others)]
+        for pid in ended:
+            database.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        assert ended and not set(ended) & {pid for (pid,) in database.execute(others)}
+
+    for _ in range(8):
+        page = browser.get("/book/")
+        assert page.status == 200 and 'name="full_name"' in page.text
+        assert "Clinic-Notice" not in page.headers
 
 
 def test_no_log_line_holds_a_token_or_a_traceback(running_app):
