@@ -139,24 +139,35 @@ function verdicts(rows) {
   return lines.join("\n");
 }
 
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROME_PATH || "/usr/bin/chromium",
-  args: [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run",
-  ],
-});
-const page = await browser.newPage();
+// Every run gets a browser of its own, as Lighthouse's command line launches one per run:
+// one tab reused for every run let each run inherit the last one's renderer (its heap,
+// its garbage collection, Lighthouse's own scripts), and TBT grew down the list, from
+// 0 ms on the first pages to 100-400 ms on the last, whatever the page.
 const origin = new URL(base).origin;
 const foreign = new Set();
-page.on("request", (request) => {
-  const url = request.url();
-  if (!url.startsWith("data:") && new URL(url).origin !== origin) foreign.add(url);
-});
+async function withPage(use) {
+  const browser = await puppeteer.launch({
+    executablePath: process.env.CHROME_PATH || "/usr/bin/chromium",
+    args: [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    page.on("request", (request) => {
+      const url = request.url();
+      if (!url.startsWith("data:") && new URL(url).origin !== origin) foreign.add(url);
+    });
+    return await use(page);
+  } finally {
+    await browser.close();
+  }
+}
 
 // Every sample article: they differ in diagrams, tables and length.
-const articles = (await articlePaths(page)).map((href) => [`article ${href.split("/")[2]}`, href]);
+const articles = (await withPage(articlePaths)).map((href) => [`article ${href.split("/")[2]}`, href]);
 PAGES.splice(3, 0, ...articles);
 
 const rows = [];
@@ -183,9 +194,11 @@ async function measure(name, step, runs = RUNS) {
   const seen = new Set();
   for (let run = 0; run < runs; run++) {
     foreign.clear();
-    const flow = await startFlow(page, { name, config: { extends: "lighthouse:default" } });
-    await step(flow);
-    const result = await flow.createFlowResult();
+    const result = await withPage(async (page) => {
+      const flow = await startFlow(page, { name, config: { extends: "lighthouse:default" } });
+      await step(flow, page);
+      return flow.createFlowResult();
+    });
     lhrs.push(result.steps[0].lhr);
     for (const url of foreign) seen.add(url);
   }
@@ -204,18 +217,16 @@ for (const [name, pagePath] of PAGES) {
 // The booking form sent with one answer missing, then sent complete (the confirmation).
 // Storage is kept (the session holds the form's one-time token); the cache is cleared.
 const keepSession = { flags: { disableStorageReset: true } };
-await measure("booking, with errors", async (flow) => {
+await measure("booking, with errors", async (flow, page) => {
   await fillBooking(page);
   await page.$eval("#id_full_name", (input) => { input.value = ""; });
   await flow.navigate(() => submit(page), keepSession);
 }, 1);
 // Once each: a booking sent changes what the booking page offers next.
-await measure("confirmation", async (flow) => {
+await measure("confirmation", async (flow, page) => {
   await fillBooking(page);
   await flow.navigate(() => submit(page), keepSession);
 }, 1);
-await browser.close();
-
 const summary = table(rows);
 const judged = verdicts(rows);
 fs.writeFileSync(path.join(out, "summary.md"), `${summary}\n\n${judged}\n`);
