@@ -1,4 +1,7 @@
-"""Django's database cache with an increment that two processes cannot both win.
+"""Two cache backends: Django's, each changed in one place.
+
+`DatabaseCache`: Django's database cache with an increment that two processes cannot both
+win.
 
 The booking rate limit (django-ratelimit) counts with `cache.add(key, 1)`, then
 `cache.incr(key)`. Django's `DatabaseCache.incr` reads the value and writes it back in two
@@ -6,12 +9,20 @@ statements, so two workers counting at the same moment could both write the same
 and one submission would go uncounted. Here the read and the write are one transaction
 that holds the row: `SELECT ... FOR UPDATE` on PostgreSQL; on SQLite the IMMEDIATE
 transaction (clinic/settings.py) already holds the write lock from its first statement.
+
+`ObjectMemoryCache`: Django's local-memory cache (per process, least recently used out
+first) that keeps each value as it is given, where Django's pickles it on every `set` and
+unpickles a copy on every `get`. For values nobody changes once stored (the kept public
+pages, clinic/page_cache.py: a frozen dataclass of bytes and a dict of headers), that copy
+only costs time: under `make bench` about 30 us of the 270 us an article took in-process.
 """
 
 import base64
 import pickle
 
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache as DjangoDatabaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connections, models, router, transaction
 from django.utils.timezone import now
 
@@ -51,3 +62,41 @@ class DatabaseCache(DjangoDatabaseCache):
         ) + expression.get_db_converters(connection):
             expires = converter(expires, expression, connection)
         return expires < now()
+
+
+class ObjectMemoryCache(LocMemCache):
+    """LocMemCache's add, get, set and incr without the pickling: only for values that are
+    never changed once stored."""
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._set(key, value, timeout)
+                return True
+            return False
+
+    def get(self, key, default=None, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._delete(key)
+                return default
+            self._cache.move_to_end(key, last=False)
+            return self._cache[key]
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            self._set(key, value, timeout)
+
+    def incr(self, key, delta=1, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with self._lock:
+            if self._has_expired(key):
+                self._delete(key)
+                raise ValueError(f"Key '{key}' not found")
+            value = self._cache[key] + delta
+            self._cache[key] = value
+            self._cache.move_to_end(key, last=False)
+        return value

@@ -23,9 +23,11 @@ results, feed, sitemap). For a visitor without a session or messages cookie it:
   meets the outage page (clinic/outage.py);
 - sends `Cache-Control: public` and an ETag that is a hash of the page, answers a
   matching `If-None-Match` with 304, and never sets a cookie or varies on Cookie;
-- keeps a gzip-compressed copy too, made once, and sends it to browsers that accept gzip
+- keeps the page gzip-compressed, made once, and sends it so to browsers that accept gzip
   (all do): about a quarter of the bytes for a patient on a slow phone, and less work per
-  request than sending the page whole. These pages hold no secret (no session, no CSRF
+  request than sending the page whole. Only the compressed page is kept (a client that
+  does not accept gzip gets it uncompressed as it is sent): a worker's 256 copies take a
+  quarter of the memory. These pages hold no secret (no session, no CSRF
   token), so compressing them next to a search query gives BREACH nothing to find.
   Every page starts with the same head up to the end of its inline stylesheet (base.html
   puts that first), most of its bytes: the compressor's state after that prefix is kept,
@@ -65,6 +67,7 @@ GZIP_MIN_BYTES = 200  # smaller pages are sent as they are (as GZipMiddleware do
 GZIP_LEVEL = 6  # as GZipMiddleware's compress_string
 _PREFIX_END = b"</style>"
 _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+_GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip stream, as browsers take it
 
 
 # -- the content version ----------------------------------------------------------------
@@ -186,11 +189,16 @@ def kept_value_if_any(name: str):
 @dataclass(frozen=True)
 class _Copy:
     version: int
-    content: bytes
+    body: bytes  # the page, gzip-compressed if `gzipped`
+    gzipped: bool  # False for a tiny page, kept as it is
     headers: dict[str, str]  # the view's own, plus ETag, Cache-Control and Vary
     etag: str
-    gzipped: bytes | None  # the same page compressed, unless it is tiny
     made_at: float  # time.time() when it was rendered
+    sent_headers: dict[str, str]  # as `body` is sent (its encoding, weak ETag and length)
+
+    @property
+    def content(self) -> bytes:
+        return zlib.decompress(self.body, _GZIP_WBITS) if self.gzipped else self.body
 
     def fresh(self, version: int | None) -> bool:
         return self.version == version and time.time() - self.made_at < COPY_SECONDS
@@ -227,13 +235,21 @@ def _copy_of(response, version: int) -> _Copy:
     response["ETag"] = etag
     patch_cache_control(response, public=True, max_age=PUBLIC_MAX_AGE)
     patch_vary_headers(response, ["Accept-Encoding"])
+    gzipped = len(content) >= GZIP_MIN_BYTES
+    body = _gzipped(content) if gzipped else content
+    headers = dict(response.items())
+    sent_headers = {**headers, "Content-Length": str(len(body))}
+    if gzipped:
+        # Weak: the bytes differ from the plain page's (as GZipMiddleware marks it).
+        sent_headers |= {"Content-Encoding": "gzip", "ETag": f"W/{etag}"}
     return _Copy(
         version=version,
-        content=content,
-        headers=dict(response.items()),
+        body=body,
+        gzipped=gzipped,
+        headers=headers,
         etag=etag,
-        gzipped=_gzipped(content) if len(content) >= GZIP_MIN_BYTES else None,
         made_at=time.time(),
+        sent_headers=sent_headers,
     )
 
 
@@ -251,7 +267,7 @@ def _gzipped(content: bytes) -> bytes:
     primed = _primed
     if primed is None or not content.startswith(primed[0]):
         end = content.find(_PREFIX_END) + len(_PREFIX_END)
-        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
         primed = (content[:end], compressor.compress(content[:end]), compressor)
         if end >= len(_PREFIX_END):
             _primed = primed
@@ -260,16 +276,12 @@ def _gzipped(content: bytes) -> bytes:
 
 
 def _serve(request, copy: _Copy):
-    if copy.gzipped is not None and _ACCEPTS_GZIP.search(
-        request.META.get("HTTP_ACCEPT_ENCODING", "")
-    ):
-        response = HttpResponse(copy.gzipped, headers=copy.headers)
-        response["Content-Encoding"] = "gzip"
-        # Weak: the bytes differ from the plain copy's (as GZipMiddleware marks it).
-        response["ETag"] = f"W/{copy.etag}"
+    if not copy.gzipped or _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        response = HttpResponse(copy.body, headers=copy.sent_headers)
     else:
-        response = HttpResponse(copy.content, headers=copy.headers)
-    response["Content-Length"] = str(len(response.content))
+        content = copy.content
+        response = HttpResponse(content, headers=copy.headers)
+        response["Content-Length"] = str(len(content))
     if "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META:
         return get_conditional_response(request, etag=copy.etag, response=response)
     return response

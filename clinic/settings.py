@@ -135,9 +135,9 @@ CACHES = {
     "default": {"BACKEND": "clinic.cache_backends.DatabaseCache", "LOCATION": "clinic_cache"},
     # Per-process memory: the public pages each worker keeps for itself, checked against
     # the content version (clinic/page_cache.py). When full, the least recently used
-    # page goes, one at a time.
+    # page goes, one at a time. Kept as stored, never pickled (clinic/cache_backends.py).
     "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "clinic.cache_backends.ObjectMemoryCache",
         "OPTIONS": {"MAX_ENTRIES": 256, "CULL_FREQUENCY": 256},
     },
 }

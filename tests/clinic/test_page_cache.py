@@ -282,6 +282,24 @@ def test_copies_are_bounded_and_the_least_recently_used_goes_first(
     assert len(rendered) > 0  # rendered again
 
 
+def test_the_page_store_keeps_values_as_given_not_copies():
+    # Django's local-memory cache unpickles a new copy on every get; a kept page is never
+    # changed once stored, so the store hands back the very object it was given.
+    store, page = caches[page_cache.STORE], object()
+    store.set("page", page)
+    assert store.get("page") is page and store.get("page") is page
+
+
+def test_the_page_store_expires_adds_and_counts_as_django_local_memory_does(settings):
+    store = caches[page_cache.STORE]
+    store.set("gone", b"page", timeout=-1)
+    assert store.get("gone", "default") == "default"
+    assert store.add("new", 1) and not store.add("new", 2)
+    assert store.incr("new", 4) == 5 and store.get("new") == 5
+    with pytest.raises(ValueError, match="not found"):
+        store.incr("absent")
+
+
 @override_settings(CLINIC_PAGE_CACHE=False)
 def test_switched_off_pages_keep_their_headers_but_no_copy(client, article):
     response = client.get("/")

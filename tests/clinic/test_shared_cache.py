@@ -110,5 +110,5 @@ def test_only_the_per_process_copies_stay_in_process_memory():
     backends = {alias: conf["BACKEND"] for alias, conf in settings.CACHES.items()}
     assert backends == {
         "default": "clinic.cache_backends.DatabaseCache",
-        page_cache.STORE: "django.core.cache.backends.locmem.LocMemCache",
+        page_cache.STORE: "clinic.cache_backends.ObjectMemoryCache",  # per process
     }
