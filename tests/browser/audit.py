@@ -99,7 +99,11 @@ _STRUCTURE_JS = """
       || (el.getAttribute('aria-labelledby') || '').split(/\\s+/).some(hasText);
     if (!labelled) problems.push(`control without a label: ${el.outerHTML.slice(0, 120)}`);
     if (el.getAttribute('aria-invalid') === 'true') {
-      const ids = (el.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+      // A radio or checkbox group's error may describe its fieldset, read out on entering
+      // the group (the group's legend and error, then each option's label).
+      const group = el.closest('fieldset[aria-describedby]');
+      const ids = [el, group].filter(Boolean)
+        .flatMap(e => (e.getAttribute('aria-describedby') || '').split(/\\s+/)).filter(Boolean);
       const tied = ids.some(id => {
         const d = document.getElementById(id);
         return d && d.textContent.trim() && visible(d);

@@ -156,3 +156,18 @@ def test_a_later_week_of_times_keeps_what_was_typed(page, live_server):
     page.get_by_role("textbox", name="Your name").press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you. We have your request.")
     assert ConsultationRequest.objects.get().slot == later
+
+
+def test_sent_with_nothing_answered_every_field_shows_its_error_readably(page, live_server):
+    """Every field in its error state at once: the radio and checkbox labels too, which
+    Bootstrap colours with its own red (4.45:1 on the page's paper, under AA's 4.5:1)."""
+    AvailabilitySlotFactory.create_batch(2)
+    page.goto("/book/")
+    send(page)
+    summary = page.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Enter your name.")
+    expect(page.get_by_role("radio", name="Email")).to_have_attribute("aria-invalid", "true")
+    audit.audit_page(page, "booking, nothing answered")
+    audit.screenshot(page, "booking-nothing-answered")
+    assert ConsultationRequest.objects.count() == 0
