@@ -290,7 +290,7 @@ def test_the_page_store_keeps_values_as_given_not_copies():
     assert store.get("page") is page and store.get("page") is page
 
 
-def test_the_page_store_expires_adds_and_counts_as_django_local_memory_does(settings):
+def test_the_page_store_expires_adds_and_counts_as_django_local_memory_does():
     store = caches[page_cache.STORE]
     store.set("gone", b"page", timeout=-1)
     assert store.get("gone", "default") == "default"
