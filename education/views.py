@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 from django.views.generic import DetailView, ListView
 
+from clinic.kept_frame import render_in_kept_frame
 from clinic.models import ClinicDetails
 from consultations.formatting import format_day
 from consultations.us_states import US_STATES
@@ -228,7 +229,7 @@ def glossary(request):
 def search(request):
     query = clean_query(request.GET.get("q", ""))
     results = article_search(query=query)
-    return render(
+    return render_in_kept_frame(
         request,
         "education/search.html",
         {
@@ -236,8 +237,9 @@ def search(request):
             "results": results,
             "help": None if results else no_results_help(query=query),
             "topics": Topic.objects.all(),
-            "canonical_url": _canonical(request, reverse("education:search")),
         },
+        blocks=("title", "content"),
+        frame_context=lambda: {"canonical_url": _canonical(request, reverse("education:search"))},
     )
 
 

@@ -117,7 +117,7 @@ def test_browsers_that_accept_gzip_get_the_same_page_compressed(client, article)
     ids=["heads that change", "pages without a stylesheet"],
 )
 def test_every_page_compresses_to_itself_whatever_its_head(rf, heads):
-    # The compressor's state after a page's head is reused for the pages that share it.
+    # A head is compressed once and reused for the pages that share it.
     @page_cache.public_page
     def page(request):
         return HttpResponse(f"{heads[int(request.GET['n'])]}<main>{request.GET['n'] * 300}</main>")
