@@ -41,7 +41,7 @@ _MARK = "\x00"
 class _Frame:
     template: Template
     blocks: tuple[BlockNode, ...]  # in the order they appear in the page
-    pieces: tuple[str, ...]  # the page around them, one more than the blocks
+    pieces: tuple[bytes, ...]  # the page around them, one more than the blocks, encoded
 
 
 def render_in_kept_frame(
@@ -70,8 +70,8 @@ def render_in_kept_frame(
         parts = [block.render(request_context) for block in frame.blocks]
     page = [frame.pieces[0]]
     for part, piece in zip(parts, frame.pieces[1:], strict=True):
-        page += (part, piece)
-    return HttpResponse("".join(page))
+        page += (part.encode(), piece)
+    return HttpResponse(b"".join(page))
 
 
 def _frame(request, template_name: str, blocks: tuple[str, ...], context: dict) -> _Frame:
@@ -85,5 +85,5 @@ def _frame(request, template_name: str, blocks: tuple[str, ...], context: dict) 
     return _Frame(
         template=template,
         blocks=tuple(defined[name] for name in blocks),
-        pieces=tuple(pieces),
+        pieces=tuple(piece.encode() for piece in pieces),
     )

@@ -121,6 +121,10 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=3)
     )
+    # Statements sent by a server-side binding cursor are prepared at once, and kept
+    # prepared by the connection: only the search uses one (education/search.py); every
+    # other query binds on the client, as Django's default is, and is never prepared.
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 0)
 # Persistent connections on both: opening one per request costs more than a cached page.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -330,6 +330,22 @@ def test_postgres_results_are_whole_articles(articles):
     assert first.article.get_absolute_url() == title_hit.get_absolute_url()
 
 
+@on_postgres
+def test_postgres_plans_the_search_once_per_connection(articles, django_assert_num_queries):
+    article_search(query="BDNF")  # and, once per process, which words stem to what
+    with django_assert_num_queries(1):  # still counted (and logged) as Django's queries are
+        assert len(article_search(query="BDNF")) == 2
+    assert [result.article.title for result in article_search(query="fertilizer")] == [
+        "Integration after a session"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%websearch_to_tsquery%"],
+        )
+        assert cursor.fetchone() == (1,)
+
+
 def test_results_name_their_topic_on_both_databases(articles):
     _, title_hit, _ = articles
     assert article_search(query="BDNF")[0].topic_name == title_hit.topic.name
