@@ -52,10 +52,10 @@ def render_in_kept_frame(
     blocks: tuple[str, ...],
     frame_context: Callable[[], dict],
 ) -> HttpResponse:
-    """`render(request, template_name, {**frame_context(), **context})`, where only `blocks` (named in the order
-    the page shows them, each defined in `template_name` itself and not using
-    `block.super`) are rendered with `context`; the rest is the kept frame, rendered with
-    `frame_context()` alone."""
+    """`render(request, template_name, {**frame_context(), **context})`, where only
+    `blocks` (named in the order the page shows them, each defined in `template_name`
+    itself and not using `block.super`) are rendered with `context`; the rest is the kept
+    frame, rendered with `frame_context()` alone."""
     if settings.DEBUG:
         return render(request, template_name, {**frame_context(), **context})
     # The address is part of the name: the frame's links and canonical URL hold it.

@@ -111,6 +111,8 @@ WHERE article.status = %(published)s AND article.publish_at <= %(now)s
 ORDER BY ts_rank(article.search_vector, q) DESC, article.title
 LIMIT %(limit)s
 """
+
+
 def _prepared_cursor():
     """A cursor that binds its parameters on the server, so PostgreSQL parses and plans the
     search statement once per connection (`prepare_threshold` in clinic/settings.py)
