@@ -119,6 +119,7 @@ def _prepared_cursor():
     rather than for every search: planning was twice the time of running it. It is
     wrapped as Django wraps its own cursors (errors, query logging), after the same
     health check."""
+    # Imported here: the PostgreSQL backend is loaded only where it is the database.
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     connection.close_if_health_check_failed()
