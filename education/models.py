@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.kept_urls import kept_reverse
 from consultations.us_states import US_STATES
 from education.rendering import CONTROL_CHARACTERS, with_hashed_images
 
@@ -265,7 +266,8 @@ class Article(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("education:article_detail", args=[self.slug])
+        # Remembered per process: a search results page shows one per article found.
+        return kept_reverse("education:article_detail", self.slug)
 
     @property
     def is_live(self) -> bool:
