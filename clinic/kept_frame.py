@@ -8,7 +8,8 @@ content block depend on the words searched. `render_in_kept_frame` renders the p
 template once with those blocks left as markers, keeps the pieces between them, and for
 each request renders just those blocks into the pieces. The bytes are those a full render
 makes (tests/clinic/test_kept_frame.py). Rendering the frame was about half the work of
-rendering an uncached search results page.
+rendering an uncached search results page. The pieces are kept gzip-compressed too, so
+only the blocks are compressed for each page kept (`gzip_joined`).
 
 The frame sees only `frame_context` (never the request's own values, such as the words
 searched), so nothing one visitor asked for can show in the page another is sent. It is
@@ -31,7 +32,7 @@ from django.template.loader import get_template
 from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix
 
-from clinic.page_cache import kept_value
+from clinic.page_cache import Deflated, deflated, kept_value
 
 # Where each block goes in the frame: a character no template or content holds.
 _MARK = "\x00"
@@ -41,7 +42,7 @@ _MARK = "\x00"
 class _Frame:
     template: Template
     blocks: tuple[BlockNode, ...]  # in the order they appear in the page
-    pieces: tuple[bytes, ...]  # the page around them, one more than the blocks, encoded
+    pieces: tuple[Deflated, ...]  # the page around them (one more), encoded and deflated
 
 
 def render_in_kept_frame(
@@ -71,7 +72,9 @@ def render_in_kept_frame(
     page = [frame.pieces[0]]
     for part, piece in zip(parts, frame.pieces[1:], strict=True):
         page += (part.encode(), piece)
-    return HttpResponse(b"".join(page))
+    response = HttpResponse(b"".join(p.data if isinstance(p, Deflated) else p for p in page))
+    response.gzip_parts = page  # the frame is compressed once too (clinic/page_cache.py)
+    return response
 
 
 def _frame(request, template_name: str, blocks: tuple[str, ...], context: dict) -> _Frame:
@@ -85,5 +88,5 @@ def _frame(request, template_name: str, blocks: tuple[str, ...], context: dict) 
     return _Frame(
         template=template,
         blocks=tuple(defined[name] for name in blocks),
-        pieces=tuple(piece.encode() for piece in pieces),
+        pieces=tuple(deflated(piece.encode()) for piece in pieces),
     )

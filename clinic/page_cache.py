@@ -233,7 +233,12 @@ def _copy_of(response, version: int) -> _Copy:
         response.render()
     content = response.content
     gzipped = len(content) >= GZIP_MIN_BYTES
-    body = _gzipped(content) if gzipped else content
+    if not gzipped:
+        body = content
+    elif parts := getattr(response, "gzip_parts", None):  # compressed in part (kept_frame)
+        body = gzip_joined(parts)
+    else:
+        body = _gzipped(content)
     # A hash of the bytes kept, which stand for the page (it decompresses to them alone)
     # and are a quarter of its size to hash.
     etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
@@ -256,37 +261,72 @@ def _copy_of(response, version: int) -> _Copy:
     )
 
 
-# (prefix, the gzip stream's bytes for it, its CRC-32): the last prefix seen in this
-# process.
-_primed: tuple[bytes, bytes, int] | None = None
+# -- gzip made of parts compressed apart ------------------------------------------------
+# A gzip stream (RFC 1952) is a header, deflate blocks, and the CRC-32 and length of what
+# they hold. Blocks compressed apart, each set ending on a byte boundary (a sync flush)
+# and pointing back to nothing before it, join into one valid stream: so a part every
+# page shares is compressed once and only the rest of each page afresh. A part cannot
+# point back into the parts before it, which costs about 1% of the bytes; copying a
+# compressor left primed with the shared head instead cost three times the CPU (its
+# 270 KB state, copied cold).
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"  # deflate, no name or time, Unix
+_LAST_BLOCK = b"\x03\x00"  # an empty final block
+
+
+@dataclass(frozen=True)
+class Deflated:
+    """A part of a page compressed once (`deflated`), to be joined by `gzip_joined`."""
+
+    data: bytes
+    blocks: bytes
+    crc: int  # zlib.crc32(data): the stream's CRC when this part comes first
+
+
+def _deflate(data: bytes) -> bytes:
+    # Window and hash table just large enough for `data` (the sample pages compress to
+    # the same bytes as with the defaults): a search page's part touches a fifth of the
+    # memory the defaults take.
+    window = min(zlib.MAX_WBITS, max(9, (len(data) - 1).bit_length()))
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -window, max(1, window - 7))
+    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def deflated(data: bytes) -> Deflated:
+    return Deflated(data=data, blocks=_deflate(data), crc=zlib.crc32(data))
+
+
+def gzip_joined(parts) -> bytes:
+    """One gzip stream of `parts` joined, each bytes (compressed now) or `Deflated`."""
+    chunks, crc, size = [_GZIP_HEADER], 0, 0
+    for part in parts:
+        if isinstance(part, Deflated):
+            chunks.append(part.blocks)
+            crc = part.crc if size == 0 else zlib.crc32(part.data, crc)
+            size += len(part.data)
+        else:
+            chunks.append(_deflate(part))
+            crc = zlib.crc32(part, crc)
+            size += len(part)
+    chunks += (_LAST_BLOCK, struct.pack("<II", crc, size & 0xFFFFFFFF))
+    return b"".join(chunks)
+
+
+# The last head seen in this process (up to the end of its inline stylesheet), deflated.
+_head: Deflated | None = None
 
 
 def _gzipped(content: bytes) -> bytes:
-    """`content` as one gzip stream. The shared head (about 37 of a search page's 43 KB) is
-    compressed once per process, flushed to a byte boundary; each page then compresses
-    only its own part, as raw deflate blocks of their own appended to the head's, and ends
-    with the CRC-32 of the whole page (carried on from the head's) and its length, as
-    gzip (RFC 1952) allows. Its part cannot point back into the head, which costs about
-    1% of the bytes; copying a compressor left primed with the head instead cost three
-    times the CPU (its 270 KB state, copied cold). Any page is compressed correctly: one
-    that does not start with the kept prefix primes a new one."""
-    global _primed
-    primed = _primed
-    if primed is None or not content.startswith(primed[0]):
+    """`content` as one gzip stream, its head (about 37 of a search page's 43 KB) compressed
+    once per process. Any page is compressed correctly: one that does not start with the
+    kept head makes a new one."""
+    global _head
+    head = _head
+    if head is None or not content.startswith(head.data):
         end = content.find(_PREFIX_END) + len(_PREFIX_END)
-        head = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, _GZIP_WBITS)
-        prefix = content[:end]
-        primed = (prefix, head.compress(prefix) + head.flush(zlib.Z_SYNC_FLUSH), zlib.crc32(prefix))
+        head = deflated(content[:end])
         if end >= len(_PREFIX_END):
-            _primed = primed
-    prefix, compressed_prefix, prefix_crc = primed
-    rest = content[len(prefix) :]
-    # Raw deflate, its window just large enough for `rest` (compressing no worse): a
-    # search page's part then touches a third of the memory.
-    window = min(zlib.MAX_WBITS, max(9, (len(rest) - 1).bit_length()))
-    tail = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -window)
-    trailer = struct.pack("<II", zlib.crc32(rest, prefix_crc), len(content) & 0xFFFFFFFF)
-    return compressed_prefix + tail.compress(rest) + tail.flush() + trailer
+            _head = head
+    return gzip_joined((head, content[len(head.data) :]))
 
 
 def _serve(request, copy: _Copy):

@@ -128,6 +128,21 @@ def test_every_page_compresses_to_itself_whatever_its_head(rf, heads):
         assert gzip.decompress(response.content).decode() == f"{head}<main>{str(n) * 300}</main>"
 
 
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b"<head>" * 50, b"<p>page</p>"],
+        [b"", b"x" * 70_000, b""],
+        [b"<a>" * 30, b"<b>" * 30, b"<a>" * 30, b"\xe2\x80\x9cquoted\xe2\x80\x9d"],
+    ],
+    ids=["head and page", "empty and long parts", "parts compressed apart in between"],
+)
+def test_parts_compressed_apart_join_into_one_gzip_stream(parts):
+    for kept in ((), (0,), (0, 2), range(len(parts))):
+        mixed = [page_cache.deflated(p) if n in kept else p for n, p in enumerate(parts)]
+        assert gzip.decompress(page_cache.gzip_joined(mixed)) == b"".join(parts)
+
+
 def test_head_requests_get_the_same_headers_without_a_body(client, article):
     # Link checkers, uptime monitors and proxies ask with HEAD.
     for url in public_urls(article):
