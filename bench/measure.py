@@ -357,7 +357,10 @@ def print_targets(rows, rss, booking, *, database: str) -> None:
             continue
         ratio = result["rps"] / baseline["rps"]
         if kind == "search-miss":
-            lines.append((None, f"{name}: {ratio:.0%} of /ping (every request runs the query)"))
+            if database == "postgresql":  # issue 20: searches nobody made in the last minute
+                lines.append((ratio >= SEARCH_TARGET, f"{name}: {ratio:.0%} of /ping (>= 30%)"))
+            else:
+                lines.append((None, f"{name}: {ratio:.0%} of /ping (the 30% is for PostgreSQL)"))
             continue
         if kind == "page":
             ok = ratio >= PAGE_TARGET and result["p99"] < P99_TARGET_MS
