@@ -184,7 +184,7 @@ def test_the_at_risk_journey_by_keyboard_alone(page, live_server, open_slots):
     tab_to(page, "Share these answers with the clinic", max_stops=60)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a consultation")
-    tab_to(page, "Choose a time")
+    tab_to(page, "Choose a time", kind="radio")
     page.keyboard.press("Space")
     tab_to(page, "Your name")
     page.keyboard.type(PATIENT["name"])
