@@ -535,6 +535,10 @@ def check_rate_limit(d: Deployment) -> None:
         "--ip",
         CLIENT_IP,
         *LIMITS,
+        # As root: the app image's user could not read a checkout in a private folder
+        # (a clone in `mktemp -d`, mode 700); this container is only the test's client.
+        "--user",
+        "0",
         "-v",
         f"{ROOT}:/check:ro",
         "-v",
