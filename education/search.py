@@ -21,6 +21,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from clinic.kept_urls import kept_reverse
 from education.models import Article, GlossaryTerm, ReadingPath, Topic
 
 MAX_RESULTS = 20
@@ -31,11 +32,15 @@ CONFIG = "english"
 START, STOP = "\x02", "\x03"
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchResult:
-    article: Article
-    snippet: SafeString
+    """What the results page shows of one article found."""
+
+    title: str
+    url: str
+    reading_time_minutes: int
     topic_name: str
+    snippet: SafeString
 
 
 @dataclass
@@ -86,23 +91,17 @@ def weighted_vector() -> SearchVector:
     )
 
 
-# What each result reads of its article, in the model's field order (as Model.from_db
-# takes them); the other fields load if used.
-_ARTICLE_FIELDS = [
-    field.attname
-    for field in Article._meta.concrete_fields
-    if field.attname in {"id", "title", "slug", "summary", "search_text", "reading_time_minutes"}
-]
-# One statement, written out, its rows made into Articles by hand: the ORM's
-# SearchQuery(search_type="websearch") and SearchRank give the same results, and raw()
-# the same objects, but building them costs more Python than the database takes to answer
-# (under `make bench` on PostgreSQL the ORM's uncached search used 16,064 us of worker CPU
-# per request against 10,189 us for a statement; raw() cost 100 us more than this for two
-# results). The tables are named by their models. Each row also carries the query's
-# lexemes (its stemmed words, stop words dropped), for the snippets.
+# One statement, written out, each row made into a result by hand: the ORM's
+# SearchQuery(search_type="websearch") and SearchRank give the same results, but building
+# them costs more Python than the database takes to answer (under `make bench` on
+# PostgreSQL the ORM's uncached search used 16,064 us of worker CPU per request against
+# 10,189 us for a statement; making Article objects of the rows cost a further 25 us
+# each). The tables are named by their models. Each row also carries the query's lexemes
+# (its stemmed words, stop words dropped), for the snippets.
 POSTGRES_SQL = f"""
-SELECT {", ".join(f"article.{connection.ops.quote_name(name)}" for name in _ARTICLE_FIELDS)},
-  topic.name, tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))
+SELECT article.title, article.slug, article.reading_time_minutes, topic.name,
+  article.summary || E'\\n' || article.search_text,
+  tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))
 FROM {connection.ops.quote_name(Article._meta.db_table)} AS article
 JOIN {connection.ops.quote_name(Topic._meta.db_table)} AS topic ON topic.id = article.topic_id
 CROSS JOIN websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS q
@@ -156,26 +155,27 @@ def _postgres_search(query: str) -> list[SearchResult]:
         rows = cursor.fetchall()
     if not rows:
         return []
-    count = len(_ARTICLE_FIELDS)
-    articles = [Article.from_db(connection.alias, _ARTICLE_FIELDS, row[:count]) for row in rows]
-    topic_names = [row[count] for row in rows]
     # The snippets are made here, not with ts_headline, which parses every word it is
     # given: that was most of the database's time for a search. Every word that starts as
     # a lexeme does is a candidate; it is marked if the database stems it to one.
-    lexemes = rows[0][count + 1]
+    lexemes = rows[0][5]
     prefixes = {lexeme[: max(1, min(CANDIDATE_PREFIX, len(lexeme) - 1))] for lexeme in lexemes}
-    texts = [f"{article.summary}\n{article.search_text}" for article in articles]
-    candidates = [_words_starting(text.lower(), prefixes) for text in texts]
+    candidates = [_words_starting(row[4].lower(), prefixes) for row in rows]
     words = _lexemes_of({word for found in candidates for word, _ in found})
     matching = {word for word, stems in words.items() if not stems.isdisjoint(lexemes)}
     marks = _whole_words(matching)
     results = []
-    for article, topic_name, text, found in zip(
-        articles, topic_names, texts, candidates, strict=True
-    ):
+    for (title, slug, minutes, topic_name, text, _), found in zip(rows, candidates, strict=True):
         first = next((at for word, at in found if word in matching), None)
-        snippet = _snippet(text, first, marks)
-        results.append(SearchResult(article=article, snippet=snippet, topic_name=topic_name))
+        results.append(
+            SearchResult(
+                title=title,
+                url=kept_reverse("education:article_detail", slug),
+                reading_time_minutes=minutes,
+                topic_name=topic_name,
+                snippet=_snippet(text, first, marks),
+            )
+        )
     return results
 
 
@@ -284,8 +284,15 @@ def _portable_search(query: str) -> list[SearchResult]:
     for a in articles:
         text = f"{a.summary}\n{a.search_text}"
         first = marks.search(text)
-        snippet = _snippet(text, first and first.start(), marks)
-        results.append(SearchResult(article=a, snippet=snippet, topic_name=a.topic.name))
+        results.append(
+            SearchResult(
+                title=a.title,
+                url=a.get_absolute_url(),
+                reading_time_minutes=a.reading_time_minutes,
+                topic_name=a.topic.name,
+                snippet=_snippet(text, first and first.start(), marks),
+            )
+        )
     return results
 
 
