@@ -101,14 +101,14 @@ def weighted_vector() -> SearchVector:
 POSTGRES_SQL = f"""
 SELECT article.title, article.slug, article.reading_time_minutes, topic.name,
   article.summary || E'\\n' || article.search_text,
-  tsvector_to_array(to_tsvector(%(config)s::regconfig, %(query)s))
+  tsvector_to_array(to_tsvector('{CONFIG}'::regconfig, %(query)s))
 FROM {connection.ops.quote_name(Article._meta.db_table)} AS article
 JOIN {connection.ops.quote_name(Topic._meta.db_table)} AS topic ON topic.id = article.topic_id
-CROSS JOIN websearch_to_tsquery(%(config)s::regconfig, %(query)s) AS q
-WHERE article.status = %(published)s AND article.publish_at <= %(now)s
+CROSS JOIN websearch_to_tsquery('{CONFIG}'::regconfig, %(query)s) AS q
+WHERE article.status = '{Article.Status.PUBLISHED.value}' AND article.publish_at <= %(now)s
   AND article.search_vector @@ q
 ORDER BY ts_rank(article.search_vector, q) DESC, article.title
-LIMIT %(limit)s
+LIMIT {MAX_RESULTS}
 """
 
 
@@ -143,40 +143,69 @@ _WORD_AT = re.compile(r"\w+")
 
 
 def _postgres_search(query: str) -> list[SearchResult]:
-    params = {
-        "config": CONFIG,
-        "query": query,
-        "published": Article.Status.PUBLISHED.value,
-        "now": timezone.now(),
-        "limit": MAX_RESULTS,
-    }
     with _prepared_cursor() as cursor:
-        cursor.execute(POSTGRES_SQL, params)
+        cursor.execute(POSTGRES_SQL, {"query": query, "now": timezone.now()})
         rows = cursor.fetchall()
     if not rows:
         return []
     # The snippets are made here, not with ts_headline, which parses every word it is
     # given: that was most of the database's time for a search. Every word that starts as
     # a lexeme does is a candidate; it is marked if the database stems it to one.
-    lexemes = rows[0][5]
+    lexemes = frozenset(rows[0][5])
     prefixes = {lexeme[: max(1, min(CANDIDATE_PREFIX, len(lexeme) - 1))] for lexeme in lexemes}
-    candidates = [_words_starting(row[4].lower(), prefixes) for row in rows]
-    words = _lexemes_of({word for found in candidates for word, _ in found})
-    matching = {word for word, stems in words.items() if not stems.isdisjoint(lexemes)}
-    marks = _whole_words(matching)
-    results = []
-    for (title, slug, minutes, topic_name, text, _), found in zip(rows, candidates, strict=True):
-        first = next((at for word, at in found if word in matching), None)
-        results.append(
-            SearchResult(
-                title=title,
-                url=kept_reverse("education:article_detail", slug),
-                reading_time_minutes=minutes,
-                topic_name=topic_name,
-                snippet=_snippet(text, first, marks),
-            )
+    texts = [row[4] for row in rows]
+    firsts = _first_matches(texts, prefixes, lexemes)
+    # Only the words each snippet shows are marked, so only those are looked up.
+    shown = [
+        _words_starting(_snippet_text(text, first)[0].lower(), prefixes)
+        for text, first in zip(texts, firsts, strict=True)
+    ]
+    words = _lexemes_of({word for found in shown for word, _ in found})
+    marks = _whole_words({word for word, stems in words.items() if not stems.isdisjoint(lexemes)})
+    return [
+        SearchResult(
+            title=title,
+            url=kept_reverse("education:article_detail", slug),
+            reading_time_minutes=minutes,
+            topic_name=topic_name,
+            snippet=_snippet(text, first, marks),
         )
-    return results
+        for (title, slug, minutes, topic_name, text, _), first in zip(rows, firsts, strict=True)
+    ]
+
+
+# Where each text's first match is looked for first: most articles name the words searched
+# for in their summary or first paragraphs, and lowercasing and scanning a whole article
+# for every result cost more than the rest of the search.
+FIRST_CHARS = 1500
+
+
+def _first_matches(texts: list[str], prefixes: set[str], lexemes: frozenset[str]) -> list:
+    """Where each text's first word that stems to one of `lexemes` starts (None if none
+    does): its first FIRST_CHARS (to a space) for every text, then the rest of those
+    without one; each round looks up the new words of all the texts at once."""
+    firsts: list[int | None] = [None] * len(texts)
+    scanned = [0] * len(texts)
+    for limit in (FIRST_CHARS, None):
+        found = {}
+        for i, text in enumerate(texts):
+            if firsts[i] is not None or scanned[i] >= len(text):
+                continue
+            end = len(text) if limit is None else text.find(" ", limit)
+            end = len(text) if end == -1 else end
+            start, scanned[i] = scanned[i], end
+            # A part starts at a space (or the text's start) and ends before one, so its
+            # words are whole.
+            found[i] = [
+                (word, start + at)
+                for word, at in _words_starting(text[start:end].lower(), prefixes)
+            ]
+        if not found:
+            break
+        words = _lexemes_of({word for part in found.values() for word, _ in part})
+        for i, part in found.items():
+            firsts[i] = next((at for word, at in part if not words[word].isdisjoint(lexemes)), None)
+    return firsts
 
 
 # word -> its lexemes, in this process. A word's stems never change, and the words come
@@ -296,9 +325,9 @@ def _portable_search(query: str) -> list[SearchResult]:
     return results
 
 
-def _snippet(text: str, first: int | None, marks: re.Pattern | None) -> SafeString:
+def _snippet_text(text: str, first: int | None) -> tuple[str, bool, bool]:
     """About SNIPPET_CHARS of `text` from a little before `first` (the first match, or
-    the start), every `marks` match in it marked."""
+    the start), its spaces made single; and whether text was left out before and after."""
     start = 0 if first is None else max(0, first - SNIPPET_CHARS // 3)
     # Start and end on word boundaries so the snippet does not begin mid-word.
     if start:
@@ -308,11 +337,16 @@ def _snippet(text: str, first: int | None, marks: re.Pattern | None) -> SafeStri
         end = len(text)
     elif (cut := text.rfind(" ", start, end)) > start:
         end = cut
-    window = " ".join(text[start:end].split())
+    return " ".join(text[start:end].split()), start > 0, end < len(text)
+
+
+def _snippet(text: str, first: int | None, marks: re.Pattern | None) -> SafeString:
+    """The snippet of `text` around `first`, escaped, every `marks` match in it marked."""
+    window, cut_before, cut_after = _snippet_text(text, first)
     if marks is not None:
         window = marks.sub(lambda m: f"{START}{m.group(0)}{STOP}", window)
-    prefix = "… " if start else ""
-    suffix = " …" if end < len(text) else ""
+    prefix = "… " if cut_before else ""
+    suffix = " …" if cut_after else ""
     return _marked(f"{prefix}{window}{suffix}")
 
 
