@@ -162,22 +162,25 @@ def bump_on_change(*content_models: type[models.Model]) -> None:
 
 # -- what each process keeps ------------------------------------------------------------
 
-_kept_values: dict[str, tuple[int, object]] = {}
+_kept_values: dict[str, tuple[int, object, float]] = {}
 
 
-def kept_value(name: str, load):
-    """`load()`'s result, kept in this process until the content version changes. While
+def kept_value(name: str, load, *, seconds: float | None = None):
+    """`load()`'s result, kept in this process until the content version changes, and for
+    at most `seconds` if given (for a value that also changes with the clock alone, such
+    as which scheduled articles are out: as long as pages are kept, COPY_SECONDS). While
     the database is unreachable, the kept value however old, or `load()`'s fallback if
     none was kept."""
     version = content_version()
     kept = _kept_values.get(name)
     if version is None and kept is not None:
         return kept[1]
-    if kept is not None and version is not None and kept[0] == version:
+    now = time.time()
+    if kept is not None and kept[0] == version and (seconds is None or now - kept[2] < seconds):
         return kept[1]
     value = load()
     if version is not None:
-        _kept_values[name] = (version, value)
+        _kept_values[name] = (version, value, now)
     return value
 
 

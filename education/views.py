@@ -236,7 +236,6 @@ def search(request):
             "query": query,
             "results": results,
             "help": None if results else no_results_help(query=query),
-            "topics": Topic.objects.all(),
         },
         blocks=("title", "content"),
         frame_context=lambda: {"canonical_url": _canonical(request, reverse("education:search"))},

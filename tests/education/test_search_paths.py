@@ -1,9 +1,15 @@
 """Search's edges: the fallback's word forms and snippets, and what a page with no results
 offers (each starting article once; no glossary entry for a two-letter word)."""
 
-import pytest
-from django.db import connection
+import datetime
 
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from clinic import page_cache
+from clinic.models import ClinicDetails
 from education.models import ReadingPath, ReadingPathStep
 from education.search import SNIPPET_CHARS, article_search
 from tests.factories import ArticleFactory, GlossaryTermFactory
@@ -63,3 +69,28 @@ def test_punctuation_alone_finds_nothing(client):
     ArticleFactory(title="Questions?", body="Ask us anything?! We answer every question.")
     assert article_search(query="?! …") == []
     assert "No articles matched" in client.get("/search/", {"q": "?!"}).content.decode()
+
+
+def test_a_page_with_no_results_asks_the_database_once_a_minute(client, django_assert_num_queries):
+    start = ArticleFactory(title="Is ketamine treatment right for me?")
+    path = ReadingPath.objects.create(slug="thinking", title="Thinking")
+    ReadingPathStep.objects.create(path=path, article=start, order=1)
+    GlossaryTermFactory(term="Dissociation", slug="dissociation")
+    ClinicDetails.objects.cached()  # created on first use, which changes the content version
+    client.get("/search/", {"q": "zzzqqq"})  # the content version is read once a second
+    with django_assert_num_queries(1):
+        html = client.get("/search/", {"q": "dissociations"}).content.decode()
+    assert "No articles matched" in html
+    assert 'href="/glossary/#dissociation"' in html
+    assert f'href="{start.get_absolute_url()}"' in html
+
+
+def test_a_scheduled_article_starts_its_path_on_pages_with_no_results_within_a_minute(client):
+    when = timezone.now() + datetime.timedelta(seconds=30)
+    later = ArticleFactory(title="Coming later", publish_at=when)
+    path = ReadingPath.objects.create(slug="thinking", title="Thinking")
+    ReadingPathStep.objects.create(path=path, article=later, order=1)
+    ClinicDetails.objects.cached()  # created on first use, which changes the content version
+    assert "Coming later" not in client.get("/search/", {"q": "zzzqqq"}).content.decode()
+    with time_machine.travel(when + datetime.timedelta(seconds=page_cache.COPY_SECONDS)):
+        assert "Coming later" in client.get("/search/", {"q": "qqqzzz"}).content.decode()
