@@ -158,11 +158,9 @@ def _postgres_search(query: str) -> list[SearchResult]:
     prefixes = {lexeme[: max(1, min(CANDIDATE_PREFIX, len(lexeme) - 1))] for lexeme in lexemes}
     texts = [row[4] for row in rows]
     firsts = _first_matches(texts, prefixes, lexemes)
-    # Only the words each snippet shows are marked, so only those are looked up.
-    shown = [
-        _words_starting(_snippet_text(text, first)[0].lower(), prefixes)
-        for text, first in zip(texts, firsts, strict=True)
-    ]
+    windows = [_snippet_text(text, first) for text, first in zip(texts, firsts, strict=True)]
+    # Only the words the snippets show are marked, so only those are looked up.
+    shown = [_words_starting(window[0].lower(), prefixes) for window in windows]
     words = _lexemes_of({word for found in shown for word, _ in found})
     marks = _whole_words({word for word, stems in words.items() if not stems.isdisjoint(lexemes)})
     return [
@@ -171,9 +169,9 @@ def _postgres_search(query: str) -> list[SearchResult]:
             url=kept_reverse("education:article_detail", slug),
             reading_time_minutes=minutes,
             topic_name=topic_name,
-            snippet=_snippet(text, first, marks),
+            snippet=_snippet(window, marks),
         )
-        for (title, slug, minutes, topic_name, text, _), first in zip(rows, firsts, strict=True)
+        for (title, slug, minutes, topic_name, _, _), window in zip(rows, windows, strict=True)
     ]
 
 
@@ -322,7 +320,7 @@ def _portable_search(query: str) -> list[SearchResult]:
                 url=a.get_absolute_url(),
                 reading_time_minutes=a.reading_time_minutes,
                 topic_name=a.topic.name,
-                snippet=_snippet(text, first and first.start(), marks),
+                snippet=_snippet(_snippet_text(text, first and first.start()), marks),
             )
         )
     return results
@@ -343,9 +341,9 @@ def _snippet_text(text: str, first: int | None) -> tuple[str, bool, bool]:
     return " ".join(text[start:end].split()), start > 0, end < len(text)
 
 
-def _snippet(text: str, first: int | None, marks: re.Pattern | None) -> SafeString:
-    """The snippet of `text` around `first`, escaped, every `marks` match in it marked."""
-    window, cut_before, cut_after = _snippet_text(text, first)
+def _snippet(snippet_text: tuple[str, bool, bool], marks: re.Pattern | None) -> SafeString:
+    """A `_snippet_text`, escaped, every `marks` match in it marked."""
+    window, cut_before, cut_after = snippet_text
     if marks is not None:
         window = marks.sub(lambda m: f"{START}{m.group(0)}{STOP}", window)
     prefix = "… " if cut_before else ""
