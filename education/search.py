@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchVector
-from django.db import connection
+from django.db import NotSupportedError, connection
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -146,8 +146,19 @@ _WORD_AT = re.compile(r"\w+")
 
 
 def _postgres_search(query: str) -> list[SearchResult]:
+    params = {"query": query, "now": timezone.now()}
     with _prepared_cursor() as cursor:
-        cursor.execute(POSTGRES_SQL, {"query": query, "now": timezone.now()})
+        try:
+            cursor.execute(POSTGRES_SQL, params)
+        except NotSupportedError as error:
+            # "cached plan must not change result type": a migration run by another
+            # process (a deploy) changed a column the statement returns, after this
+            # connection prepared it. Its plans are dropped and it is asked again, rather
+            # than every search on the connection failing until it is closed.
+            if getattr(error.__cause__, "sqlstate", None) != "0A000" or connection.in_atomic_block:
+                raise
+            cursor.execute("DEALLOCATE ALL")  # psycopg forgets its own record of them too
+            cursor.execute(POSTGRES_SQL, params)
         rows = cursor.fetchall()
     if not rows:
         return []

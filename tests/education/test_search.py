@@ -5,6 +5,7 @@ import importlib
 import io
 import re
 
+import psycopg
 import pytest
 import time_machine
 from django.apps import apps
@@ -352,3 +353,24 @@ def test_postgres_plans_the_search_once_per_connection(articles, django_assert_n
 def test_results_name_their_topic_on_both_databases(articles):
     _, title_hit, _ = articles
     assert article_search(query="BDNF")[0].topic_name == title_hit.topic.name
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_postgres_search_outlives_a_migration_run_by_another_process(articles):
+    """The search statement is prepared once per connection; a deploy's migration that
+    changes a column it returns makes PostgreSQL refuse the prepared plan ("cached plan
+    must not change result type"). The search drops its plans and asks again."""
+    assert len(article_search(query="BDNF")) == 2  # prepared on this connection
+    length = Article._meta.get_field("title").max_length
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as deploy:
+        deploy.execute(
+            f"ALTER TABLE education_article ALTER COLUMN title TYPE varchar({length + 1})"
+        )
+        try:
+            assert len(article_search(query="BDNF")) == 2
+        finally:
+            deploy.execute(
+                f"ALTER TABLE education_article ALTER COLUMN title TYPE varchar({length})"
+            )
