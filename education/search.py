@@ -2,13 +2,14 @@
 
 PostgreSQL matches and ranks with the weighted vector stored on each article (title A,
 summary B, body and FAQs C; `Article.search_vector`, GIN-indexed, written by
-`services.article_render`), in one hand-written statement (`POSTGRES_SQL`, its rows made
-into whole `Article` objects; the unread fields load when used). The words of the
-results' text that the database stems as it stems the query are marked.
+`services.article_render`), in one hand-written statement (`POSTGRES_SQL`), each row made
+into a `SearchResult`: what the results page shows. The words of the results' text that
+the database stems as it stems the query are marked.
 Other databases (SQLite in development) match every word with `icontains`, rank title
 hits first, and mark the words that start with the query's simple stems. Either way the
 snippet is a passage of the summary and text around the first match (`_snippet`),
-escaped first, with only our own `<mark>` tags added.
+escaped first, with only our own `<mark>` tags added. A search that finds nothing offers
+places to start (`no_results_help`), kept per process.
 """
 
 import html
